@@ -1,0 +1,1 @@
+/* orb/transport/zmq/zmq_transport.c - placeholder until implemented. */

@@ -1,0 +1,1 @@
+/* tests/integration/harness.h - placeholder until implemented. */

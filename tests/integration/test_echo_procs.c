@@ -1,0 +1,2 @@
+/* tests/integration/test_echo_procs.c - placeholder until implemented. */
+int main(void) { return 77; }

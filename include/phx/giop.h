@@ -54,6 +54,7 @@
 
 #include <phx/cdr.h>
 #include <phx/error.h>
+#include <phx/except.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -113,10 +114,8 @@ typedef enum phx_giop_locate_status {
     PHX_GIOP_LOC_NEEDS_ADDRESSING_MODE = 5
 } phx_giop_locate_status_t;
 
-/* System exception completion status. */
-#define PHX_COMPLETED_YES 0
-#define PHX_COMPLETED_NO 1
-#define PHX_COMPLETED_MAYBE 2
+/* System exception completion status: phx_completion_t of
+ * <phx/except.h> (PHX_COMPLETED_YES 0, _NO 1, _MAYBE 2). */
 
 /* Standard service context ids (IOP::ServiceId). */
 #define PHX_SC_CODE_SETS 1u
@@ -227,7 +226,7 @@ typedef struct phx_giop_sysex {
     const char *repo_id;             /* e.g. "IDL:omg.org/CORBA/TRANSIENT:1.0" */
     size_t repo_id_len;              /* decoded: without the NUL */
     uint32_t minor;
-    uint32_t completed;              /* PHX_COMPLETED_* */
+    uint32_t completed;              /* phx_completion_t value */
 } phx_giop_sysex_t;
 
 /* ------------------------------------------------------------------ */

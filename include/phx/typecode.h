@@ -23,9 +23,10 @@
  *                                arrays
  *   struct                       a C struct; each member at the offset in
  *                                its phx_tc_member_t
- *   exception                    like a struct; on the wire the value is
- *                                the repository id string followed by the
- *                                members (as in a GIOP user exception body)
+ *   exception                    like a struct, and marshaled like one:
+ *                                the members only (a GIOP user exception
+ *                                body is the repository id string, written
+ *                                and read by the ORB, then this)
  *   union                        a C struct with the discriminator '_d' at
  *                                offset 0 and the C union '_u' at u_offset;
  *                                each member's offset is measured from the
@@ -43,6 +44,19 @@
  * max_len and nesting deeper than PHX_VALUE_MAX_DEPTH with PHX_ELIMIT, and
  * kinds the engine cannot marshal (fixed, wstring, valuetypes...) with
  * PHX_EUNSUPPORTED.  All errors are sticky on the writer/reader.
+ *
+ * Static TypeCodes: generated code should initialize every field of a
+ * phx_tc_member_t (or use designated initializers) to stay clean under
+ * -Wextra, e.g.
+ *     static const phx_tc_member_t Point_members[] = {
+ *         {"x", &phx_tc_long, offsetof(Point, x), 0, false}, ...};
+ *     const phx_typecode_t Point_tc = {.kind = PHX_TK_STRUCT,
+ *         .repo_id = "IDL:Point:1.0", .name = "Point",
+ *         .members = Point_members, .member_count = 2,
+ *         .c_size = sizeof(Point), .c_align = _Alignof(Point)};
+ * Unions set .discriminator and .u_offset; a union without a default
+ * member simply has no member with is_default.  Fields starting with '_'
+ * are private and stay zero in static data.
  */
 #ifndef PHX_TYPECODE_H
 #define PHX_TYPECODE_H
@@ -131,6 +145,7 @@ typedef struct phx_typecode {
     size_t c_align;          /* _Alignof the C type (0: derived) */
     size_t u_offset;         /* union: offsetof(T, _u) */
     uint32_t _refs;          /* 0 for static TypeCodes; heap refcount */
+    const struct phx__tc_index *_index; /* heap unions: sorted labels */
 } phx_typecode_t;
 
 /* sequence<T> */
@@ -295,6 +310,10 @@ int phx__tc_put_label(phx_cdr_writer_t *w, const phx_typecode_t *disc,
                       int64_t label);
 int phx__tc_get_label(phx_cdr_reader_t *r, const phx_typecode_t *disc,
                       int64_t *label);
+/* The union member selected by discriminator value d (normalized): the
+ * case with that label, else the default, else NULL. */
+const phx_tc_member_t *phx__tc_branch(const phx_typecode_t *tc,
+                                      phx_tckind_t disc_kind, int64_t d);
 /* Fewest octets a value of tc can occupy on the wire (alignment ignored;
  * saturates at SIZE_MAX). */
 size_t phx__tc_min_wire_size(const phx_typecode_t *tc);

@@ -189,11 +189,17 @@ static size_t min_wire(const phx_typecode_t *tc, int depth)
     case PHX_TK_ULONGLONG:
     case PHX_TK_DOUBLE:
         return 8;
+    case PHX_TK_LONGDOUBLE:
+        return 16;
+    case PHX_TK_WCHAR:
+        return 1;
+    case PHX_TK_WSTRING:
+        return 4;
     case PHX_TK_STRING:
         return 5;
     case PHX_TK_STRUCT:
     case PHX_TK_EXCEPT:
-        sum = tc->kind == PHX_TK_EXCEPT ? 5 : 0;
+        sum = 0;
         for (uint32_t i = 0; i < tc->member_count; i++)
             sum = add_sat(sum, min_wire(tc->members[i].type, depth + 1));
         return sum;
@@ -344,6 +350,53 @@ int phx__tc_get_label(phx_cdr_reader_t *r, const phx_typecode_t *disc,
     return r->err;
 }
 
+/* Sorted case labels of a heap union, so that selecting a branch costs
+ * O(log n) however many members a TypeCode off the wire declares. */
+struct phx__tc_index {
+    uint32_t count;
+    int64_t def; /* index of the default member, -1 for none */
+    struct phx__tc_case {
+        int64_t label;
+        uint32_t member;
+    } e[];
+};
+
+static int case_cmp(const void *a, const void *b)
+{
+    int64_t x = ((const struct phx__tc_case *)a)->label;
+    int64_t y = ((const struct phx__tc_case *)b)->label;
+    return (x > y) - (x < y);
+}
+
+const phx_tc_member_t *phx__tc_branch(const phx_typecode_t *tc,
+                                      phx_tckind_t dk, int64_t d)
+{
+    const struct phx__tc_index *ix = tc->_index;
+    const phx_tc_member_t *def = NULL;
+
+    if (ix) {
+        size_t lo = 0, hi = ix->count;
+        while (lo < hi) {
+            size_t mid = lo + (hi - lo) / 2;
+            if (ix->e[mid].label == d)
+                return &tc->members[ix->e[mid].member];
+            if (ix->e[mid].label < d)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        return ix->def >= 0 ? &tc->members[ix->def] : NULL;
+    }
+    for (uint32_t i = 0; i < tc->member_count; i++) {
+        const phx_tc_member_t *m = &tc->members[i];
+        if (m->is_default)
+            def = m;
+        else if (phx__tc_norm_label(dk, m->label) == d)
+            return m;
+    }
+    return def;
+}
+
 /* ------------------------------------------------------------------ */
 /* Heap TypeCodes                                                       */
 /* ------------------------------------------------------------------ */
@@ -389,6 +442,7 @@ void phx_typecode_free(const phx_typecode_t *ctc)
     }
     phx_typecode_free(tc->content);
     phx_typecode_free(tc->discriminator);
+    free((void *)tc->_index);
     free(tc);
 }
 
@@ -410,6 +464,37 @@ static size_t round_up(size_t v, size_t a, bool *ovf)
 static bool pow2(size_t a)
 {
     return a && (a & (a - 1)) == 0;
+}
+
+/* Sort the case labels of a heap union; duplicate labels are refused. */
+static int build_index(phx_typecode_t *tc)
+{
+    const phx_typecode_t *d = phx_typecode_unalias(tc->discriminator);
+    struct phx__tc_index *ix;
+    uint32_t n = 0;
+
+    for (uint32_t i = 0; i < tc->member_count; i++)
+        n += !tc->members[i].is_default;
+    ix = malloc(sizeof *ix + (size_t)n * sizeof ix->e[0]);
+    if (ix == NULL)
+        return PHX_ENOMEM;
+    ix->count = 0;
+    ix->def = -1;
+    for (uint32_t i = 0; i < tc->member_count; i++) {
+        if (tc->members[i].is_default) {
+            ix->def = i;
+            continue;
+        }
+        ix->e[ix->count].label =
+            phx__tc_norm_label(d->kind, tc->members[i].label);
+        ix->e[ix->count++].member = i;
+    }
+    qsort(ix->e, n, sizeof ix->e[0], case_cmp);
+    tc->_index = ix;
+    for (uint32_t i = 1; i < n; i++)
+        if (ix->e[i].label == ix->e[i - 1].label)
+            return PHX_EINVAL;
+    return 0;
 }
 
 /* Compute member offsets, u_offset, c_size and c_align of a heap struct,
@@ -453,6 +538,8 @@ static int tc_layout(phx_typecode_t *tc)
         tc->u_offset = round_up(ds, ba, &ovf);
         for (uint32_t i = 0; i < tc->member_count; i++)
             m[i].offset = tc->u_offset;
+        if (build_index(tc))
+            return PHX_EINVAL;
         al = ba > da ? ba : da;
         ovf |= __builtin_add_overflow(tc->u_offset, bs, &s);
         tc->c_size = round_up(s, al, &ovf);
@@ -612,7 +699,8 @@ int phx_tc_new_struct(phx_tckind_t kind, const char *repo_id,
     int rc;
 
     *out = NULL;
-    if (kind != PHX_TK_STRUCT && kind != PHX_TK_EXCEPT)
+    if ((kind != PHX_TK_STRUCT && kind != PHX_TK_EXCEPT) ||
+        (kind == PHX_TK_STRUCT && count == 0))
         return PHX_EINVAL;
     tc = tc_alloc(kind);
     if (tc == NULL)
@@ -861,6 +949,8 @@ static int get_members(phx_cdr_reader_t *r, phx_typecode_t *tc, int depth)
         return r->err;
     if (def < -1 || (def >= 0 && (uint32_t)def >= n))
         return phx_cdr_reader_fail(r, PHX_EMARSHAL, "bad default index");
+    if (n == 0 && tc->kind == PHX_TK_STRUCT)
+        return phx_cdr_reader_fail(r, PHX_EMARSHAL, "struct without members");
     if (n == 0)
         return 0;
     m = calloc(n, sizeof *m);
@@ -930,7 +1020,7 @@ static int get_params(phx_cdr_reader_t *r, phx_typecode_t *tc, int depth)
         break;
     }
     if (r->err == 0 && tc_layout(tc))
-        phx_cdr_reader_fail(r, PHX_EMARSHAL, "TypeCode too large");
+        phx_cdr_reader_fail(r, PHX_EMARSHAL, "bad TypeCode layout");
     return r->err;
 }
 

@@ -133,23 +133,6 @@ static void write_disc(phx_tckind_t k, uint8_t *v, int64_t d)
     }
 }
 
-/* The member selected by discriminator value d: the case with that label,
- * else the default, else NULL. */
-static const phx_tc_member_t *branch(const phx_typecode_t *tc,
-                                     phx_tckind_t dk, int64_t d)
-{
-    const phx_tc_member_t *def = NULL;
-
-    for (uint32_t i = 0; i < tc->member_count; i++) {
-        const phx_tc_member_t *m = &tc->members[i];
-        if (m->is_default)
-            def = m;
-        else if (phx__tc_norm_label(dk, m->label) == d)
-            return m;
-    }
-    return def;
-}
-
 /* Discriminator TypeCode of a union, unaliased; NULL if unusable. */
 static const phx_typecode_t *union_disc(const phx_typecode_t *tc)
 {
@@ -212,7 +195,7 @@ static int put_union(phx_cdr_writer_t *w, const phx_typecode_t *tc,
         return phx_cdr_writer_fail(w, PHX_EINVAL);
     if (phx__tc_put_label(w, d, dv))
         return w->err;
-    m = branch(tc, d->kind, dv);
+    m = phx__tc_branch(tc, d->kind, dv);
     if (m)
         put_v(w, m->type, v + m->offset, depth + 1);
     return w->err;
@@ -277,10 +260,8 @@ static int put_v(phx_cdr_writer_t *w, const phx_typecode_t *tc,
             return phx_cdr_writer_fail(w, PHX_EINVAL);
         return put_elems(w, e, v, n, depth);
     }
-    case PHX_TK_EXCEPT:
-        phx_cdr_put_string(w, tc->repo_id);
-        /* fall through */
     case PHX_TK_STRUCT:
+    case PHX_TK_EXCEPT:
         if (tc->member_count && tc->members == NULL)
             return phx_cdr_writer_fail(w, PHX_EINVAL);
         for (uint32_t i = 0; i < tc->member_count && w->err == 0; i++)
@@ -298,7 +279,9 @@ static int put_v(phx_cdr_writer_t *w, const phx_typecode_t *tc,
             return phx_cdr_writer_fail(w, PHX_EUNSUPPORTED);
         memcpy(&ref, v, sizeof ref);
         rc = objref_hooks.put(w, tc, ref, objref_hooks.arg);
-        return rc ? phx_cdr_writer_fail(w, rc) : w->err;
+        if (rc)
+            return phx_cdr_writer_fail(w, rc < 0 ? rc : PHX_EINVAL);
+        return w->err;
     }
     case PHX_TK_ANY: {
         phx_any_t a;
@@ -384,7 +367,7 @@ static void free_v(const phx_typecode_t *tc, uint8_t *v, int depth)
     case PHX_TK_UNION: {
         const phx_typecode_t *d = union_disc(tc);
         const phx_tc_member_t *m =
-            d ? branch(tc, d->kind, read_disc(d->kind, v)) : NULL;
+            d ? phx__tc_branch(tc, d->kind, read_disc(d->kind, v)) : NULL;
         if (m)
             free_v(m->type, v + m->offset, depth + 1);
         break;
@@ -481,20 +464,25 @@ static int get_elems(phx_cdr_reader_t *r, const phx_typecode_t *elem,
 static int get_seq(phx_cdr_reader_t *r, const phx_typecode_t *tc,
                    uint8_t *v, int depth)
 {
-    size_t min = phx__tc_min_wire_size(tc->content);
-    size_t es = phx_typecode_c_size(tc->content);
+    size_t es = phx_typecode_c_size(tc->content), min;
     phx_sequence_t s = {0, 0, NULL, false};
     uint32_t n;
 
     if (es == 0)
         return phx_cdr_reader_fail(r, PHX_EINVAL, "element size unknown");
-    if (phx_cdr_get_seq_len(r, min ? min : 1, &n))
+    if (phx_cdr_get_seq_len(r, 1, &n))
         return r->err;
     if (tc->length && n > tc->length)
         return phx_cdr_reader_fail(r, PHX_EMARSHAL,
                                    "sequence exceeds its bound");
     if (n == 0)
         return 0;
+    /* Only now, so that empty sequences cost nothing: walking the element
+     * type costs no more than decoding one element. */
+    min = phx__tc_min_wire_size(tc->content);
+    if (min > 1 && n > phx_cdr_reader_remaining(r) / min)
+        return phx_cdr_reader_fail(r, PHX_EMARSHAL,
+                                   "sequence longer than the data");
     s._buffer = calloc(n, es);
     if (s._buffer == NULL)
         return phx_cdr_reader_fail(r, PHX_ENOMEM, "sequence buffer");
@@ -542,7 +530,7 @@ static int get_union(phx_cdr_reader_t *r, const phx_typecode_t *tc,
     if (phx__tc_get_label(r, d, &dv))
         return r->err;
     write_disc(d->kind, v, dv);
-    m = branch(tc, d->kind, dv);
+    m = phx__tc_branch(tc, d->kind, dv);
     if (m)
         get_v(r, m->type, v + m->offset, depth + 1);
     return r->err;
@@ -613,17 +601,8 @@ static int get_v(phx_cdr_reader_t *r, const phx_typecode_t *tc, uint8_t *v,
             return phx_cdr_reader_fail(r, PHX_EINVAL, "bad array TypeCode");
         return get_elems(r, e, v, n, depth);
     }
-    case PHX_TK_EXCEPT: {
-        const char *id;
-        size_t n;
-        if (phx_cdr_get_string(r, &id, &n))
-            return r->err;
-        if (strcmp(id, tc->repo_id ? tc->repo_id : "") != 0)
-            return phx_cdr_reader_fail(r, PHX_EMARSHAL,
-                                       "exception id mismatch");
-    }
-        /* fall through */
     case PHX_TK_STRUCT:
+    case PHX_TK_EXCEPT:
         if (tc->member_count && tc->members == NULL)
             return phx_cdr_reader_fail(r, PHX_EINVAL, "bad struct TypeCode");
         for (uint32_t i = 0; i < tc->member_count && r->err == 0; i++)
@@ -643,7 +622,8 @@ static int get_v(phx_cdr_reader_t *r, const phx_typecode_t *tc, uint8_t *v,
         rc = objref_hooks.get(r, tc, &ref, objref_hooks.arg);
         memcpy(v, &ref, sizeof ref);
         if (rc)
-            return phx_cdr_reader_fail(r, rc, "object reference");
+            return phx_cdr_reader_fail(r, rc < 0 ? rc : PHX_EMARSHAL,
+                                       "object reference");
         return r->err;
     }
     case PHX_TK_ANY:
@@ -766,7 +746,7 @@ static int copy_v(const phx_typecode_t *tc, uint8_t *d, const uint8_t *s,
             return PHX_EINVAL;
         dv = read_disc(dt->kind, s);
         write_disc(dt->kind, d, dv);
-        m = branch(tc, dt->kind, dv);
+        m = phx__tc_branch(tc, dt->kind, dv);
         return m ? copy_v(m->type, d + m->offset, s + m->offset, depth + 1)
                  : 0;
     }
@@ -914,7 +894,7 @@ static bool equal_v(const phx_typecode_t *tc, const uint8_t *a,
         dv = read_disc(d->kind, a);
         if (dv != read_disc(d->kind, b))
             return false;
-        m = branch(tc, d->kind, dv);
+        m = phx__tc_branch(tc, d->kind, dv);
         return m == NULL || equal_v(m->type, a + m->offset, b + m->offset,
                                     depth + 1);
     }

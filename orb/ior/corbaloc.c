@@ -154,7 +154,6 @@ static int perr(parser_t *ps, int code, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    (void)ps;
     return phx_error_set(ps->err, code, "corbaloc: %s", msg);
 }
 
@@ -642,7 +641,6 @@ int phx_ior_to_corbaloc(const phx_ior_t *ior, char **out)
     sb_str(&b, "corbaloc:");
     for (uint32_t i = 0; i < ior->profile_count && rc == 0; i++) {
         phx_profile_t p;
-        const phx_profile_t *pp = &p;
         uint32_t tag = ior->profiles[i].tag;
 
         if (tag != PHX_TAG_INTERNET_IOP && tag != PHX_TAG_ZMQ_IOP) {
@@ -666,17 +664,17 @@ int phx_ior_to_corbaloc(const phx_ior_t *ior, char **out)
             sb_char(&b, ',');
         if (tag == PHX_TAG_INTERNET_IOP) {
             bool v6;
-            if (!valid_host(pp->host, &v6) || pp->port == 0) {
+            if (!valid_host(p.host, &v6) || p.port == 0) {
                 rc = PHX_EUNSUPPORTED;
             } else {
                 char vb[16];
-                snprintf(vb, sizeof vb, "iiop:%u.%u@", pp->major,
-                         pp->minor);
+                snprintf(vb, sizeof vb, "iiop:%u.%u@", p.major,
+                         p.minor);
                 sb_str(&b, vb);
-                sb_host_port(&b, pp->host, strlen(pp->host), v6, pp->port);
+                sb_host_port(&b, p.host, strlen(p.host), v6, p.port);
             }
         } else {
-            rc = sb_zmq_endpoint(&b, pp->endpoint);
+            rc = sb_zmq_endpoint(&b, p.endpoint);
         }
         if (i > 0)
             phx_profile_fini(&p);

@@ -886,13 +886,12 @@ static int ior_from_hex(const char *s, size_t n, phx_ior_t *out,
     phx_cdr_reader_set_max_len(&r, PHX_IOR_MAX_ENCODED);
     rc = phx_ior_read(&r, out, err);
     if (rc) {
-        /* Point at the hex digit where decoding stopped. */
+        /* Also point at the hex digit where decoding stopped. */
         if (err) {
             size_t l = strlen(err->msg);
             if (l < sizeof err->msg)
                 snprintf(err->msg + l, sizeof err->msg - l,
-                         " (octet offset %zu = string offset %zu)", r.pos,
-                         4 + 2 * r.pos);
+                         " (string offset %zu)", 4 + 2 * r.pos);
         }
         free(bin);
         return rc;

@@ -65,8 +65,9 @@ struct phx_request {
     phx__binding_t *binding;  /* effective's binding for this attempt */
     size_t tidx;              /* target index in binding */
     size_t tried;             /* targets tried in this binding */
-    char *operation;
+    char *operation;          /* op_inline or malloc'd */
     size_t op_len;
+    char op_inline[48];
     unsigned flags;
     bool is_locate;
     uint16_t addr_mode;       /* TargetAddress kind to send */
@@ -173,20 +174,40 @@ static int request_new(phx_object_t *obj, const char *op, unsigned flags,
     if (obj == NULL || op == NULL || out == NULL)
         return PHX_EINVAL;
     size_t op_len = strlen(op);
-    phx_request_t *req = calloc(1, sizeof *req + op_len + 1);
-    if (req == NULL)
+    phx__thread_t *t = pthread_getspecific(obj->orb->tls_key);
+    phx_request_t *req = t ? t->spare : NULL;
+    if (req) {
+        /* Reuse the spare: keep its argument buffer, reset the rest. */
+        t->spare = NULL;
+        phx_cdr_writer_t keep = req->args;
+        memset(req, 0, sizeof *req);
+        req->args = keep;
+        phx_cdr_writer_reset(&req->args);
+        phx_cdr_reserve(&req->args, PHX__REQ_GAP);
+        req->args.base = PHX__REQ_GAP;
+        req->args.max = obj->orb->cfg.max_message;
+    } else {
+        req = calloc(1, sizeof *req);
+        if (req == NULL)
+            return PHX_ENOMEM;
+        req->orb = obj->orb;
+        args_init(req, 256);
+    }
+    if (op_len < sizeof req->op_inline) {
+        req->operation = req->op_inline;
+    } else if ((req->operation = malloc(op_len + 1)) == NULL) {
+        phx__request_free(req);
         return PHX_ENOMEM;
+    }
+    memcpy(req->operation, op, op_len + 1);
     req->ri.req = req;
     req->orb = obj->orb;
     req->target = phx_object_ref(obj);
     req->effective = phx_object_ref(obj);
-    req->operation = (char *)(req + 1);
-    memcpy(req->operation, op, op_len + 1);
     req->op_len = op_len;
     req->flags = flags;
     req->timeout_ms = obj->orb->cfg.call_timeout_ms;
     req->addr_mode = PHX_GIOP_KEY_ADDR;
-    args_init(req, 256);
     *out = req;
     return PHX_OK;
 }
@@ -209,6 +230,14 @@ static void reply_drop(phx_request_t *req)
     }
 }
 
+void phx__request_free(phx_request_t *req)
+{
+    if (req == NULL)
+        return;
+    phx_cdr_writer_fini(&req->args);
+    free(req);
+}
+
 void phx_request_destroy(phx_request_t *req)
 {
     if (req == NULL)
@@ -217,17 +246,31 @@ void phx_request_destroy(phx_request_t *req)
         phx__conn_forget(req->conn, req->rid);
     reply_drop(req);
     if (req->mb) {
-        req->args.buf = NULL;
-        msgbuf_unref(NULL, req->mb);
+        /* The buffer is ours again once the transport let go of it. */
+        if (atomic_load(&req->mb->refs) == 1) {
+            free(req->mb);
+        } else {
+            req->args.buf = NULL;
+            req->args.cap = 0;
+            msgbuf_unref(NULL, req->mb);
+        }
+        req->mb = NULL;
     }
-    phx_cdr_writer_fini(&req->args);
     sc_free(&req->ctx);
     phx__binding_unref(req->binding);
     phx_object_release(req->fwd);
     phx_object_release(req->fwd_seen);
     phx_object_release(req->effective);
     phx_object_release(req->target);
-    free(req);
+    if (req->operation != req->op_inline)
+        free(req->operation);
+    phx__thread_t *t = pthread_getspecific(req->orb->tls_key);
+    if (t && t->spare == NULL && req->args.cap <= ((size_t)1 << 20) &&
+        req->args.buf) {
+        t->spare = req;
+        return;
+    }
+    phx__request_free(req);
 }
 
 phx_cdr_writer_t *phx_request_args(phx_request_t *req)

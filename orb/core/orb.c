@@ -18,6 +18,8 @@
 
 #define MOD "orb"
 
+static int poll_setup(phx_orb_t *orb);
+
 /* ------------------------------------------------------------------ */
 /* A process-wide ZeroMQ context, so inproc:// works between ORBs.      */
 /* ------------------------------------------------------------------ */
@@ -99,6 +101,12 @@ static void thread_state_free(void *p)
     pthread_mutex_lock(&orb->conns_lock);
     for (phx__conn_t *c = t->conns; c; c = c->next)
         conn_unlink(orb, c);
+    if (t->prev)
+        t->prev->next = t->next;
+    else
+        orb->threads = t->next;
+    if (t->next)
+        t->next->prev = t->prev;
     pthread_mutex_unlock(&orb->conns_lock);
     phx__conn_t *c = t->conns;
     while (c) {
@@ -106,6 +114,7 @@ static void thread_state_free(void *p)
         conn_free(c);
         c = n;
     }
+    phx__request_free(t->spare);
     free(t);
 }
 
@@ -129,6 +138,12 @@ int phx__conn_get(phx_orb_t *orb, phx__transport_t *tp, const char *endpoint,
             free(t);
             return phx_error_set(err, PHX_ENOMEM, "pthread_setspecific");
         }
+        pthread_mutex_lock(&orb->conns_lock);
+        t->next = orb->threads;
+        if (t->next)
+            t->next->prev = t;
+        orb->threads = t;
+        pthread_mutex_unlock(&orb->conns_lock);
     }
     phx__conn_t *c = calloc(1, sizeof *c);
     if (c == NULL || (c->endpoint = strdup(endpoint)) == NULL) {
@@ -365,6 +380,11 @@ int phx_orb_create(const phx_orb_config_t *cfg, phx_orb_t **out,
         PHX_INFO(MOD, "serving on %s", orb->endpoints[i]);
     }
 
+    if ((rc = poll_setup(orb)) != PHX_OK) {
+        phx_error_set(err, rc, "out of memory");
+        goto fail_all;
+    }
+
     if (cfg->workers) {
         orb->workers = calloc(cfg->workers, sizeof *orb->workers);
         if (orb->workers == NULL) {
@@ -410,22 +430,26 @@ void phx_orb_destroy(phx_orb_t *orb)
     atomic_store(&orb->shutdown, true);
     workers_stop(orb);
 
-    /* The calling thread's state is freed here; other threads' states
-     * lose their connections now and are freed at their exit. */
-    phx__thread_t *self = pthread_getspecific(orb->tls_key);
-    if (self) {
-        pthread_setspecific(orb->tls_key, NULL);
-        self->conns = NULL;
-        free(self);
-    }
+    /* Every thread's state goes now, connections included: no thread may
+     * be inside a call, and destructors no longer run once the key is
+     * deleted. */
+    pthread_setspecific(orb->tls_key, NULL);
     pthread_mutex_lock(&orb->conns_lock);
     phx__conn_t *c = orb->all_conns;
     orb->all_conns = NULL;
+    phx__thread_t *t = orb->threads;
+    orb->threads = NULL;
     pthread_mutex_unlock(&orb->conns_lock);
     while (c) {
         phx__conn_t *n = c->all_next;
         conn_free(c);
         c = n;
+    }
+    while (t) {
+        phx__thread_t *n = t->next;
+        phx__request_free(t->spare);
+        free(t);
+        t = n;
     }
     pthread_key_delete(orb->tls_key);
 
@@ -439,6 +463,8 @@ void phx_orb_destroy(phx_orb_t *orb)
     free(orb->endpoint_tp);
     free(orb->cis);
     free(orb->sis);
+    free(orb->poll_items);
+    free(orb->poll_owner);
     for (int i = 0; i < 2; i++)
         if (orb->wake_fd[i] >= 0)
             close(orb->wake_fd[i]);
@@ -471,33 +497,22 @@ void phx_orb_shutdown(phx_orb_t *orb)
     (void)n;
 }
 
-int phx_orb_run_once(phx_orb_t *orb, int timeout_ms)
+/* Gather what the loop polls: the wake-up pipe, then every transport's
+ * pollables.  Done once the listeners exist; they do not change after. */
+static int poll_setup(phx_orb_t *orb)
 {
-    if (atomic_load(&orb->shutdown))
-        return PHX_ESHUTDOWN;
-
-    /* Gather pollables: the wake-up pipe, then every transport's. */
-    enum { STACK_ITEMS = 16 };
-    zmq_pollitem_t stack_items[STACK_ITEMS];
-    size_t stack_owner[STACK_ITEMS];
-    phx_pollable_t pbuf[STACK_ITEMS];
-    zmq_pollitem_t *items = stack_items;
-    size_t *owner = stack_owner;
     size_t total = 1;
     for (size_t t = 0; t < orb->transport_count; t++)
-        total += orb->transports[t].ops->pollables(
-            orb->transports[t].state, NULL, 0);
-    phx_pollable_t *pl = pbuf;
-    if (total > STACK_ITEMS) {
-        items = malloc(total * sizeof *items);
-        owner = malloc(total * sizeof *owner);
-        pl = malloc(total * sizeof *pl);
-        if (!items || !owner || !pl) {
-            free(items);
-            free(owner);
-            free(pl);
-            return PHX_ENOMEM;
-        }
+        total += orb->transports[t].ops->pollables(orb->transports[t].state,
+                                                   NULL, 0);
+    zmq_pollitem_t *items = calloc(total, sizeof *items);
+    size_t *owner = calloc(total, sizeof *owner);
+    phx_pollable_t *pl = calloc(total, sizeof *pl);
+    if (!items || !owner || !pl) {
+        free(items);
+        free(owner);
+        free(pl);
+        return PHX_ENOMEM;
     }
     items[0] = (zmq_pollitem_t){.socket = NULL, .fd = orb->wake_fd[0],
                                 .events = ZMQ_POLLIN};
@@ -513,6 +528,20 @@ int phx_orb_run_once(phx_orb_t *orb, int timeout_ms)
             owner[n] = t << 16 | j;
         }
     }
+    free(pl);
+    orb->poll_items = items;
+    orb->poll_owner = owner;
+    orb->poll_count = n;
+    return PHX_OK;
+}
+
+int phx_orb_run_once(phx_orb_t *orb, int timeout_ms)
+{
+    if (atomic_load(&orb->shutdown))
+        return PHX_ESHUTDOWN;
+    zmq_pollitem_t *items = orb->poll_items;
+    const size_t *owner = orb->poll_owner;
+    size_t n = orb->poll_count;
 
     int handled = 0;
     int rc = zmq_poll(items, (int)n, timeout_ms);
@@ -538,11 +567,6 @@ int phx_orb_run_once(phx_orb_t *orb, int timeout_ms)
         for (size_t t = 0; t < orb->transport_count; t++)
             orb->transports[t].ops->on_readable(orb->transports[t].state,
                                                 SIZE_MAX);
-    }
-    if (items != stack_items) {
-        free(items);
-        free(owner);
-        free(pl);
     }
     if (handled >= 0 && atomic_load(&orb->shutdown))
         return PHX_ESHUTDOWN;

@@ -84,9 +84,16 @@ typedef struct phx__conn {
 } phx__conn_t;
 
 typedef struct phx__thread {
+    struct phx__thread *prev, *next; /* in the ORB's list */
     phx_orb_t *orb;
     phx__conn_t *conns;
+    /* A finished request kept for the next call on this thread, so a call
+     * allocates nothing in the steady state. */
+    phx_request_t *spare;
 } phx__thread_t;
+
+/* invoke.c: free a request kept as a thread's spare. */
+void phx__request_free(phx_request_t *req);
 
 int phx__conn_get(phx_orb_t *orb, phx__transport_t *tp, const char *endpoint,
                   phx__conn_t **out, phx_error_t *err);
@@ -147,7 +154,10 @@ struct phx_orb {
     const phx_server_interceptor_t **sis;
     size_t si_count;
 
-    /* event loop */
+    /* event loop: what it polls, gathered once the listeners exist */
+    void *poll_items;        /* zmq_pollitem_t[poll_count] */
+    size_t *poll_owner;      /* transport << 16 | pollable index */
+    size_t poll_count;
     int wake_fd[2];
     atomic_bool shutdown;
     atomic_bool running;
@@ -164,6 +174,7 @@ struct phx_orb {
     pthread_key_t tls_key;
     pthread_mutex_t conns_lock;
     phx__conn_t *all_conns;
+    phx__thread_t *threads;  /* every thread's state */
 };
 
 /* server.c */

@@ -9,17 +9,18 @@
  *   bench_orb --serve-raw [FD]   server: a ZeroMQ ROUTER echo loop
  *                                (endpoint written to FD)
  *
- * The coordinator starts both servers as child processes, then for every
- * figure alternates raw and ORB runs (A B A B ...), and prints one line
- * per figure on stdout:
+ * The coordinator starts both servers as child processes, learns the size
+ * of every ORB request and reply by sending one call of each kind through
+ * a recording relay, then for every figure alternates raw and ORB runs
+ * (A B B A ...) and prints one line per figure on stdout:
  *
  *   NAME: median_us=M p99_us=P ops_s=T vs=BASELINE ratio=R
  *
  * ratio is ORB median / baseline median for latency figures and ORB ops_s
  * / baseline ops_s for throughput figures.  Each value is the median over
  * the runs.  Environment: BENCH_SCALE (iteration multiplier, default 1),
- * BENCH_RUNS (runs of each side, default 3), BENCH_VERBOSE=1 (per-run
- * figures on stderr).
+ * BENCH_RUNS (runs of each side, default 9), BENCH_VERBOSE=1 (per-run
+ * figures on stderr), BENCH_TIMEOUT (overall limit in seconds).
  *
  * Raw server protocol: every frame starts with two native uint32 fields,
  * the size of the reply to send and an opcode (echo, count a oneway,
@@ -29,9 +30,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -72,8 +75,11 @@ static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2),
 
 static pid_t children[2];
 
+static volatile sig_atomic_t stopping_children;
+
 static void kill_children(void)
 {
+    stopping_children = 1;
     for (size_t i = 0; i < sizeof children / sizeof children[0]; i++) {
         if (children[i] > 0) {
             kill(children[i], SIGKILL);
@@ -94,6 +100,50 @@ static void die(const char *fmt, ...)
     fputc('\n', stderr);
     kill_children();
     exit(1);
+}
+
+static const char *const child_names[2] = {"raw server", "ORB server"};
+
+/* A server that dies while we use it ends the benchmark at once, with
+ * the reason, instead of a call timing out much later. */
+static void on_sigchld(int sig)
+{
+    (void)sig;
+    int saved = errno, status;
+    pid_t pid;
+    while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+        for (size_t i = 0; i < sizeof children / sizeof children[0]; i++) {
+            if (pid != children[i] || stopping_children)
+                continue;
+            children[i] = 0;
+            char msg[128] = "bench_orb: the ";
+            size_t n = strlen(msg);
+            const char *what = child_names[i];
+            while (*what && n < 60)
+                msg[n++] = *what++;
+            const char *how = WIFSIGNALED(status) ? " was killed by signal "
+                                                  : " exited with status ";
+            while (*how && n < 100)
+                msg[n++] = *how++;
+            int v = WIFSIGNALED(status) ? WTERMSIG(status)
+                                        : WEXITSTATUS(status);
+            char digits[12];
+            size_t d = 0;
+            do {
+                digits[d++] = (char)('0' + v % 10);
+                v /= 10;
+            } while (v > 0 && d < sizeof digits);
+            while (d > 0 && n < sizeof msg - 2)
+                msg[n++] = digits[--d];
+            msg[n++] = '\n';
+            (void)!write(2, msg, n);
+            for (size_t j = 0; j < sizeof children / sizeof children[0]; j++)
+                if (children[j] > 0)
+                    kill(children[j], SIGKILL);
+            _exit(1);
+        }
+    }
+    errno = saved;
 }
 
 static void on_fatal_signal(int sig)
@@ -372,6 +422,15 @@ static int serve_orb(int fd)
     return rc == PHX_OK ? 0 : 1;
 }
 
+static void orb_fail(const char *what, phx_env_t *env)
+{
+    char buf[512];
+    die("%s raised %s", what, phx_env_describe(env, buf, sizeof buf));
+}
+
+/* This program's path, for starting the servers. */
+static char self_exe[4096];
+
 /* Start this program in a server mode; returns its pid and the line it
  * announces (endpoint or IOR, malloc'd). */
 static pid_t spawn_server(const char *mode, char **line)
@@ -393,7 +452,7 @@ static pid_t spawn_server(const char *mode, char **line)
         fcntl(p[1], F_SETFD, fl & ~FD_CLOEXEC);
         char fdarg[16];
         snprintf(fdarg, sizeof fdarg, "%d", p[1]);
-        execl("/proc/self/exe", "bench_orb", mode, fdarg, (char *)NULL);
+        execl(self_exe, self_exe, mode, fdarg, (char *)NULL);
         _exit(127);
     }
     close(p[1]);
@@ -435,65 +494,217 @@ static pid_t spawn_server(const char *mode, char **line)
 }
 
 /* ------------------------------------------------------------------ */
-/* Frame sizes: what the ORB puts on the wire for a call                */
+/* Frame sizes: what the ORB really puts on the wire                    */
 /* ------------------------------------------------------------------ */
 
-static uint8_t *obj_key;
-static size_t obj_key_len;
+/*
+ * One call of each kind is made through a relay (ROUTER in front, DEALER
+ * to the ORB server) that records the size of every frame going either
+ * way, so the raw baseline moves exactly the bytes the ORB moves, whatever
+ * the stubs and the ORB put in their messages.
+ */
+enum { F_LONG, F_1K, F_64K, F_PING, F_COUNT, F_KINDS };
 
-static size_t giop_request_size(const char *op, bool oneway, size_t body)
+typedef struct frame_sizes {
+    size_t request[F_KINDS];
+    size_t reply[F_KINDS]; /* 0 for the oneway ping */
+} frame_sizes_t;
+
+static frame_sizes_t frames;
+
+#define RELAY_LOG 16
+
+typedef struct relay {
+    void *front, *back;
+    atomic_bool stop;
+    atomic_size_t nreq, nrep;
+    size_t req[RELAY_LOG], rep[RELAY_LOG];
+    atomic_int bad; /* a message of more than one frame was seen */
+} relay_t;
+
+/* Receive one whole message without waiting: returns its number of
+ * frames (0 if none was there), with the first frame moved into first
+ * (when not NULL) and the last one into last. */
+static int relay_recv(void *sock, zmq_msg_t *first, zmq_msg_t *last)
 {
-    phx_giop_request_t gr;
-    memset(&gr, 0, sizeof gr);
-    gr.request_id = 1;
-    gr.response_flags =
-        oneway ? PHX_GIOP_RESPONSE_NONE : PHX_GIOP_RESPONSE_TARGET;
-    gr.target.kind = PHX_GIOP_KEY_ADDR;
-    gr.target.key = obj_key;
-    gr.target.key_len = (uint32_t)obj_key_len;
-    gr.operation = op;
-    phx_cdr_writer_t w;
-    phx_cdr_writer_init(&w, 256);
-    if (phx_giop_write_request(&w, &gr) != PHX_OK)
-        die("cannot size a GIOP request");
-    size_t n = phx_cdr_writer_len(&w) + body;
-    phx_cdr_writer_fini(&w);
+    int n = 0;
+    bool more = true;
+    while (more) {
+        zmq_msg_t m;
+        zmq_msg_init(&m);
+        if (zmq_msg_recv(&m, sock, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(&m);
+            break;
+        }
+        more = zmq_msg_more(&m);
+        if (n++ == 0 && first && more) {
+            zmq_msg_close(first);
+            zmq_msg_init(first);
+            zmq_msg_move(first, &m);
+        } else {
+            zmq_msg_close(last);
+            zmq_msg_init(last);
+            zmq_msg_move(last, &m);
+        }
+        zmq_msg_close(&m);
+    }
     return n;
 }
 
-static size_t giop_reply_size(size_t body)
+static void *relay_main(void *arg)
 {
-    phx_giop_reply_t rep;
-    memset(&rep, 0, sizeof rep);
-    rep.request_id = 1;
-    rep.reply_status = PHX_GIOP_NO_EXCEPTION;
-    phx_cdr_writer_t w;
-    phx_cdr_writer_init(&w, 64);
-    if (phx_giop_write_reply(&w, &rep) != PHX_OK)
-        die("cannot size a GIOP reply");
-    size_t n = phx_cdr_writer_len(&w) + body;
-    phx_cdr_writer_fini(&w);
-    return n;
+    relay_t *r = arg;
+    zmq_msg_t peer;
+    zmq_msg_init(&peer);
+    while (!atomic_load(&r->stop)) {
+        zmq_pollitem_t it[2] = {{r->front, 0, ZMQ_POLLIN, 0},
+                                {r->back, 0, ZMQ_POLLIN, 0}};
+        if (zmq_poll(it, 2, 50) <= 0)
+            continue;
+        if (it[0].revents & ZMQ_POLLIN) {
+            zmq_msg_t id, body;
+            zmq_msg_init(&id);
+            zmq_msg_init(&body);
+            int n = relay_recv(r->front, &id, &body);
+            if (n != 2)
+                atomic_store(&r->bad, 1);
+            if (n >= 2) {
+                size_t i = atomic_load(&r->nreq);
+                if (i < RELAY_LOG)
+                    r->req[i] = zmq_msg_size(&body);
+                atomic_store(&r->nreq, i + 1);
+                zmq_msg_close(&peer);
+                zmq_msg_init(&peer);
+                zmq_msg_copy(&peer, &id);
+                zmq_msg_send(&body, r->back, 0);
+            }
+            zmq_msg_close(&id);
+            zmq_msg_close(&body);
+        }
+        if (it[1].revents & ZMQ_POLLIN) {
+            zmq_msg_t body;
+            zmq_msg_init(&body);
+            int n = relay_recv(r->back, NULL, &body);
+            if (n != 1)
+                atomic_store(&r->bad, 1);
+            if (n >= 1) {
+                size_t i = atomic_load(&r->nrep);
+                if (i < RELAY_LOG)
+                    r->rep[i] = zmq_msg_size(&body);
+                atomic_store(&r->nrep, i + 1);
+                zmq_msg_t id;
+                zmq_msg_init(&id);
+                zmq_msg_copy(&id, &peer);
+                zmq_msg_send(&id, r->front, ZMQ_SNDMORE);
+                zmq_msg_send(&body, r->front, 0);
+                zmq_msg_close(&id);
+            }
+            zmq_msg_close(&body);
+        }
+    }
+    zmq_msg_close(&peer);
+    return NULL;
 }
 
-static void learn_key(phx_object_t *obj)
+/* Learn the frame sizes by calling the server once per kind of call
+ * through a relay.  The relay's sockets stay open (idle) until the end,
+ * so the ORB's connection to it does not keep reconnecting. */
+static void measure_frames(phx_orb_t *orb, phx_object_t *server, void *ctx,
+                           relay_t *r)
 {
-    phx_ior_t ior;
+    phx_ior_t sior;
+    phx_profile_t prof;
     phx_error_t err;
     phx_error_clear(&err);
-    if (phx_object_get_ior(obj, &ior) != PHX_OK || ior.profile_count == 0)
-        die("the server's reference has no profile");
-    const uint8_t *k;
-    size_t klen;
-    if (phx_profile_peek_key(ior.profiles[0].tag, ior.profiles[0].data,
-                             ior.profiles[0].len, &k, &klen, &err) != PHX_OK)
-        die("cannot read the object key: %s", err.msg);
-    obj_key = malloc(klen ? klen : 1);
-    if (obj_key == NULL)
-        die("out of memory");
-    memcpy(obj_key, k, klen);
-    obj_key_len = klen;
-    phx_ior_fini(&ior);
+    memset(&prof, 0, sizeof prof);
+    if (phx_object_get_ior(server, &sior) != PHX_OK ||
+        sior.profile_count == 0 ||
+        phx_profile_decode(&sior.profiles[0], &prof, &err) != PHX_OK ||
+        prof.endpoint == NULL)
+        die("cannot read the ORB server's endpoint: %s", err.msg);
+
+    memset(r, 0, sizeof *r);
+    r->front = zmq_socket(ctx, ZMQ_ROUTER);
+    r->back = zmq_socket(ctx, ZMQ_DEALER);
+    int zero = 0;
+    if (r->front == NULL || r->back == NULL)
+        die("relay sockets: %s", zmq_strerror(zmq_errno()));
+    zmq_setsockopt(r->front, ZMQ_LINGER, &zero, sizeof zero);
+    zmq_setsockopt(r->back, ZMQ_LINGER, &zero, sizeof zero);
+    char ep[256];
+    size_t eplen = sizeof ep;
+    if (zmq_bind(r->front, "tcp://127.0.0.1:*") != 0 ||
+        zmq_getsockopt(r->front, ZMQ_LAST_ENDPOINT, ep, &eplen) != 0 ||
+        zmq_connect(r->back, prof.endpoint) != 0)
+        die("relay: %s", zmq_strerror(zmq_errno()));
+
+    phx_ior_t rior;
+    phx_object_t *via;
+    if (phx_ior_make_zmq(&rior, phx_object_type_id(server), ep, prof.key,
+                         prof.key_len, NULL, 0) != PHX_OK ||
+        phx_object_from_ior(orb, &rior, &via, &err) != PHX_OK)
+        die("cannot make a reference to the relay: %s", err.msg);
+    phx_ior_fini(&rior);
+    phx_profile_fini(&prof);
+    phx_ior_fini(&sior);
+
+    pthread_t th;
+    if (pthread_create(&th, NULL, relay_main, r) != 0)
+        die("cannot start the relay thread");
+
+    static uint8_t buf[65536];
+    phx_env_t env = PHX_ENV_INIT;
+    int32_t v = 0;
+    uint8_t *out = NULL;
+    size_t out_len;
+    const char *what = "Echo::echo_long";
+    int rc = Echo_echo_long(via, 7, &v, &env);
+    if (rc == PHX_OK) {
+        what = "Echo::echo_octets";
+        rc = Echo_echo_octets(via, buf, 1024, &out, &out_len, &env);
+        free(out);
+        out = NULL;
+    }
+    if (rc == PHX_OK) {
+        rc = Echo_echo_octets(via, buf, sizeof buf, &out, &out_len, &env);
+        free(out);
+    }
+    if (rc == PHX_OK) {
+        what = "Echo::ping";
+        rc = Echo_ping(via, 1, &env);
+    }
+    if (rc == PHX_OK) {
+        what = "Echo::count";
+        rc = Echo_count(via, &v, &env);
+    }
+    if (rc != PHX_OK)
+        orb_fail(what, &env);
+    atomic_store(&r->stop, true);
+    pthread_join(th, NULL);
+    phx_object_release(via);
+
+    if (atomic_load(&r->bad))
+        die("an ORB message was not a single ZeroMQ frame; the raw "
+            "baseline assumes one frame per message");
+    if (atomic_load(&r->nreq) != F_KINDS || atomic_load(&r->nrep) != 4)
+        die("relay saw %zu requests and %zu replies, expected %d and 4",
+            atomic_load(&r->nreq), atomic_load(&r->nrep), F_KINDS);
+    for (int k = 0; k < F_KINDS; k++)
+        frames.request[k] = r->req[k];
+    frames.reply[F_LONG] = r->rep[0];
+    frames.reply[F_1K] = r->rep[1];
+    frames.reply[F_64K] = r->rep[2];
+    frames.reply[F_COUNT] = r->rep[3];
+    for (int k = 0; k < F_KINDS; k++)
+        if (frames.request[k] < 8 || (k != F_PING && frames.reply[k] < 8))
+            die("implausibly small ORB frame (%zu/%zu bytes)",
+                frames.request[k], frames.reply[k]);
+}
+
+static void relay_close(relay_t *r)
+{
+    zmq_close(r->front);
+    zmq_close(r->back);
 }
 
 /* ------------------------------------------------------------------ */
@@ -513,16 +724,16 @@ typedef struct figure {
 } figure_t;
 
 static figure_t figures[] = {
-    {"orb_echo_long", "zmq_rt_small", K_RT, 0, 20000, false, false},
-    {"orb_echo_long_pinned", "zmq_rt_small_pinned", K_RT, 0, 20000, true,
+    {"orb_echo_long", "zmq_rt_small", K_RT, 0, 8000, false, false},
+    {"orb_echo_long_pinned", "zmq_rt_small_pinned", K_RT, 0, 8000, true,
      false},
-    {"orb_echo_1k", "zmq_rt_1k", K_RT, 1024, 20000, false, false},
-    {"orb_echo_1k_pinned", "zmq_rt_1k_pinned", K_RT, 1024, 20000, true,
+    {"orb_echo_1k", "zmq_rt_1k", K_RT, 1024, 8000, false, false},
+    {"orb_echo_1k_pinned", "zmq_rt_1k_pinned", K_RT, 1024, 8000, true,
      false},
-    {"orb_echo_64k", "zmq_rt_64k", K_RT, 65536, 2000, false, false},
-    {"orb_echo_64k_pinned", "zmq_rt_64k_pinned", K_RT, 65536, 2000, true,
+    {"orb_echo_64k", "zmq_rt_64k", K_RT, 65536, 1500, false, false},
+    {"orb_echo_64k_pinned", "zmq_rt_64k_pinned", K_RT, 65536, 1500, true,
      false},
-    {"orb_pipelined", "zmq_pipelined", K_PIPE, 0, 100000, false, false},
+    {"orb_pipelined", "zmq_pipelined", K_PIPE, 0, 60000, false, false},
     {"orb_oneway", "zmq_oneway", K_ONEWAY, 0, 100000, false, false},
 };
 #define NFIGURES (sizeof figures / sizeof figures[0])
@@ -604,7 +815,7 @@ static void raw_open(raw_client_t *c, const char *endpoint)
     c->sock = c->ctx ? zmq_socket(c->ctx, ZMQ_DEALER) : NULL;
     if (c->sock == NULL)
         die("zmq socket: %s", zmq_strerror(zmq_errno()));
-    int zero = 0, tmo = 30000;
+    int zero = 0, tmo = 10000;
     zmq_setsockopt(c->sock, ZMQ_LINGER, &zero, sizeof zero);
     zmq_setsockopt(c->sock, ZMQ_RCVTIMEO, &tmo, sizeof tmo);
     zmq_setsockopt(c->sock, ZMQ_SNDTIMEO, &tmo, sizeof tmo);
@@ -664,12 +875,6 @@ typedef struct target {
     uint8_t *payload;    /* source of echo_octets arguments */
 } target_t;
 
-static void orb_fail(const char *what, phx_env_t *env)
-{
-    char buf[512];
-    die("%s raised %s", what, phx_env_describe(env, buf, sizeof buf));
-}
-
 static void orb_rt(target_t *t, size_t payload, int32_t i, bool check)
 {
     phx_env_t env = PHX_ENV_INIT;
@@ -695,10 +900,8 @@ static void orb_rt(target_t *t, size_t payload, int32_t i, bool check)
 static void run_rt(target_t *t, const figure_t *f, bool orb, size_t n,
                    size_t warm, run_t *r)
 {
-    size_t body = f->payload ? 4 + f->payload : 4;
-    const char *op = f->payload ? "echo_octets" : "echo_long";
-    size_t qlen = giop_request_size(op, false, body);
-    size_t plen = giop_reply_size(body);
+    int k = f->payload == 0 ? F_LONG : f->payload <= 1024 ? F_1K : F_64K;
+    size_t qlen = frames.request[k], plen = frames.reply[k];
     for (size_t i = 0; i < warm; i++) {
         if (orb) {
             orb_rt(t, f->payload, (int32_t)i, true);
@@ -728,8 +931,7 @@ static void run_rt(target_t *t, const figure_t *f, bool orb, size_t n,
 static void pipe_loop(target_t *t, bool orb, size_t n, int64_t *samples,
                       int64_t *elapsed)
 {
-    size_t qlen = giop_request_size("echo_long", false, 4);
-    size_t plen = giop_reply_size(4);
+    size_t qlen = frames.request[F_LONG], plen = frames.reply[F_LONG];
     phx_request_t *ring[PIPE_DEPTH];
     int64_t sent_at[PIPE_DEPTH];
     size_t next = 0, done = 0;
@@ -781,9 +983,8 @@ static void run_pipe(target_t *t, const figure_t *f, bool orb, size_t n,
 static void oneway_loop(target_t *t, bool orb, size_t n, int64_t *samples,
                         int64_t *elapsed)
 {
-    size_t qlen = giop_request_size("ping", true, 4);
-    size_t clen = giop_request_size("count", false, 0);
-    size_t plen = giop_reply_size(4);
+    size_t qlen = frames.request[F_PING];
+    size_t clen = frames.request[F_COUNT], plen = frames.reply[F_COUNT];
     int64_t start = now_ns();
     for (size_t i = 0; i < n; i++) {
         int64_t t0 = now_ns();
@@ -847,7 +1048,7 @@ static void measure(target_t *t, const figure_t *f, bool orb, size_t n,
 static void print_line(const char *name, const result_t *r, const char *vs,
                        double ratio)
 {
-    printf("%s: median_us=%.1f p99_us=%.1f ops_s=%.0f vs=%s ratio=%.2f\n",
+    printf("%s: median_us=%.2f p99_us=%.2f ops_s=%.0f vs=%s ratio=%.2f\n",
            name, r->median_us, r->p99_us, r->ops_s, vs, ratio);
     fflush(stdout);
 }
@@ -864,10 +1065,15 @@ static void run_figure(target_t *t, const figure_t *f, double scale,
         die("out of memory");
     result_t raw[MAX_RUNS], orb[MAX_RUNS];
     for (size_t i = 0; i < runs; i++) {
-        measure(t, f, false, n, warm, &r);
-        raw[i] = summarize(&r);
-        measure(t, f, true, n, warm, &r);
-        orb[i] = summarize(&r);
+        /* A B B A ...: a slow drift weighs on both sides alike. */
+        for (int k = 0; k < 2; k++) {
+            bool side_orb = (k == 0) == (i % 2 == 1);
+            measure(t, f, side_orb, n, warm, &r);
+            if (side_orb)
+                orb[i] = summarize(&r);
+            else
+                raw[i] = summarize(&r);
+        }
         if (verbose)
             fprintf(stderr,
                     "# run %zu/%zu: %s median_us=%.1f p99_us=%.1f "
@@ -898,7 +1104,7 @@ static void usage(FILE *out)
     fprintf(out, "usage: bench_orb [NAME...] | --list | --serve-orb [FD] | "
                  "--serve-raw [FD]\n"
                  "  NAME: a figure or a baseline name (--list shows them)\n"
-                 "  env: BENCH_SCALE (default 1), BENCH_RUNS (default 3), "
+                 "  env: BENCH_SCALE (default 1), BENCH_RUNS (default 9), "
                  "BENCH_VERBOSE=1, BENCH_TIMEOUT (s, default 900)\n");
 }
 
@@ -958,7 +1164,7 @@ int main(int argc, char **argv)
     select_figures(argc, argv);
 
     double scale = env_double("BENCH_SCALE", 1.0, 1e-4, 1e3);
-    size_t runs = (size_t)env_double("BENCH_RUNS", 3, 1, MAX_RUNS);
+    size_t runs = (size_t)env_double("BENCH_RUNS", 9, 1, MAX_RUNS);
     bool verbose = env_double("BENCH_VERBOSE", 0, 0, 1) != 0;
     unsigned limit = (unsigned)env_double("BENCH_TIMEOUT", 900, 1, 86400);
 
@@ -971,17 +1177,29 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     alarm(limit);
 
+    ssize_t sl = readlink("/proc/self/exe", self_exe, sizeof self_exe - 1);
+    if (sl <= 0 || (size_t)sl >= sizeof self_exe - 1)
+        die("cannot find my own executable: %s", strerror(errno));
+    self_exe[sl] = '\0';
     if (sched_getaffinity(0, sizeof all_cpus, &all_cpus) != 0)
         die("sched_getaffinity: %s", strerror(errno));
+    /* "Pinned" means CPU 0, or the first CPU we may use. */
+    int first_cpu = 0;
+    while (first_cpu < CPU_SETSIZE - 1 && !CPU_ISSET(first_cpu, &all_cpus))
+        first_cpu++;
     CPU_ZERO(&cpu0);
-    CPU_SET(0, &cpu0);
+    CPU_SET(first_cpu, &cpu0);
 
     char *raw_ep, *ior;
     children[0] = spawn_server("--serve-raw", &raw_ep);
     children[1] = spawn_server("--serve-orb", &ior);
+    sa.sa_handler = on_sigchld;
+    sa.sa_flags = SA_RESTART | SA_NOCLDSTOP;
+    sigaction(SIGCHLD, &sa, NULL);
 
     phx_orb_config_t cfg;
     phx_orb_config_init(&cfg);
+    cfg.call_timeout_ms = 10000;
     phx_orb_t *orb;
     phx_error_t err;
     phx_error_clear(&err);
@@ -991,22 +1209,31 @@ int main(int argc, char **argv)
     memset(&t, 0, sizeof t);
     if (phx_object_from_string(orb, ior, &t.obj, &err) != PHX_OK)
         die("bad reference from the ORB server: %s", err.msg);
-    learn_key(t.obj);
     raw_open(&t.raw, raw_ep);
+    relay_t relay;
+    measure_frames(orb, t.obj, t.raw.ctx, &relay);
+    phx_env_t env = PHX_ENV_INIT;
+    if (Echo_count(t.obj, &t.pings_seen, &env) != PHX_OK)
+        orb_fail("Echo::count", &env);
     t.payload = t.raw.buf + 4096;
 
+    char load[64] = "?";
+    FILE *lf = fopen("/proc/loadavg", "r");
+    if (lf) {
+        if (fgets(load, sizeof load, lf) == NULL)
+            strcpy(load, "?");
+        load[strcspn(load, "\n")] = '\0';
+        fclose(lf);
+    }
+    fprintf(stderr, "# load average at start: %s\n", load);
     fprintf(stderr,
             "# frames (bytes): echo_long %zu/%zu, echo_octets 1k %zu/%zu, "
             "64k %zu/%zu, ping %zu, count %zu/%zu; %zu run(s) each, "
             "scale %g\n",
-            giop_request_size("echo_long", false, 4), giop_reply_size(4),
-            giop_request_size("echo_octets", false, 4 + 1024),
-            giop_reply_size(4 + 1024),
-            giop_request_size("echo_octets", false, 4 + 65536),
-            giop_reply_size(4 + 65536),
-            giop_request_size("ping", true, 4),
-            giop_request_size("count", false, 0), giop_reply_size(4), runs,
-            scale);
+            frames.request[F_LONG], frames.reply[F_LONG],
+            frames.request[F_1K], frames.reply[F_1K], frames.request[F_64K],
+            frames.reply[F_64K], frames.request[F_PING],
+            frames.request[F_COUNT], frames.reply[F_COUNT], runs, scale);
 
     for (size_t i = 0; i < NFIGURES; i++)
         if (figures[i].selected)
@@ -1014,10 +1241,11 @@ int main(int argc, char **argv)
 
     phx_object_release(t.obj);
     phx_orb_destroy(orb);
+    relay_close(&relay);
     raw_close(&t.raw);
-    free(obj_key);
     free(raw_ep);
     free(ior);
+    stopping_children = 1;
     for (size_t i = 0; i < 2; i++) {
         if (children[i] > 0) {
             kill(children[i], SIGTERM);

@@ -328,7 +328,8 @@ static const phx_typecode_t tc_mixed = {
     .c_align = _Alignof(fz_mixed_t),
 };
 
-/* Echo::fail's arguments, and Echo::Failed as a user exception body. */
+/* Echo::fail's arguments as a struct, and Echo::Failed, whose members a
+ * user exception body carries after its repository id. */
 typedef struct fz_failed {
     int32_t code;
     char *why;
@@ -837,6 +838,8 @@ static void try_sysex(const phx_cdr_reader_t *r0)
 static void try_reply_body(const phx_cdr_reader_t *r0)
 {
     phx_cdr_reader_t r = *r0;
+    const char *id;
+    size_t n;
     int16_t mode;
 
     try_sysex(r0);
@@ -844,6 +847,10 @@ static void try_reply_body(const phx_cdr_reader_t *r0)
     phx_cdr_get_short(&r, &mode); /* NEEDS_ADDRESSING_MODE */
     try_shapes(r0);
     try_typecode(r0);
+    /* USER_EXCEPTION: the repository id, then the exception's members. */
+    r = *r0;
+    if (phx_cdr_get_string(&r, &id, &n) == PHX_OK)
+        try_value(&r, &tc_failed);
 }
 
 static void on_reply(const phx_cdr_reader_t *r0)

@@ -160,7 +160,13 @@ static void test_killed_mid_call(void)
     phx_ior_t i2;
     phx_ior_make_zmq(&i2, ECHO_REPO_ID, prof.endpoint, "k", 1, NULL, 0);
     CU_ASSERT_EQUAL(phx_object_from_ior(orb, &i2, &o2, NULL), PHX_OK);
-    CU_ASSERT_EQUAL(Echo_echo_long(o2, 3, &r, &env), PHX_OK);
+    int rc2 = Echo_echo_long(o2, 3, &r, &env);
+    if (rc2 != PHX_OK) {
+        char b[300];
+        fprintf(stderr, "after restart: %s\n",
+                phx_env_describe(&env, b, sizeof b));
+    }
+    CU_ASSERT_EQUAL(rc2, PHX_OK);
     CU_ASSERT_EQUAL(r, 3);
     phx_ior_fini(&i2);
     phx_ior_fini(&i);

@@ -473,13 +473,24 @@ static void test_eight_threads(void)
 /* Interceptors                                                         */
 /* ------------------------------------------------------------------ */
 
-static char trace[512];
+/* Client points write to ctrace, server points to strace: the server runs
+ * on its own thread, so one shared trace would interleave. */
+static char ctrace[512], strace_[512];
 static pthread_mutex_t trace_lock = PTHREAD_MUTEX_INITIALIZER;
 
-static void mark(const char *s)
+static void mark_in(char *trace, const char *s)
 {
     pthread_mutex_lock(&trace_lock);
-    strncat(trace, s, sizeof trace - strlen(trace) - 1);
+    strncat(trace, s, 511 - strlen(trace));
+    pthread_mutex_unlock(&trace_lock);
+}
+#define cmark(s) mark_in(ctrace, s)
+#define smark(s) mark_in(strace_, s)
+
+static void traces_reset(void)
+{
+    pthread_mutex_lock(&trace_lock);
+    ctrace[0] = strace_[0] = '\0';
     pthread_mutex_unlock(&trace_lock);
 }
 
@@ -489,7 +500,7 @@ static int c1_send(void *a, phx_client_ri_t *ri, phx_env_t *e)
 {
     (void)a;
     (void)e;
-    mark("c1.send ");
+    cmark("c1.send ");
     return phx_client_ri_add_request_context(ri, CTX_ID, "hello", 5, false);
 }
 static int c2_send(void *a, phx_client_ri_t *ri, phx_env_t *e)
@@ -497,7 +508,7 @@ static int c2_send(void *a, phx_client_ri_t *ri, phx_env_t *e)
     (void)a;
     (void)ri;
     (void)e;
-    mark("c2.send ");
+    cmark("c2.send ");
     return 0;
 }
 static int c1_reply(void *a, phx_client_ri_t *ri, phx_env_t *e)
@@ -505,7 +516,7 @@ static int c1_reply(void *a, phx_client_ri_t *ri, phx_env_t *e)
     (void)a;
     (void)e;
     const phx_service_context_t *sc = phx_client_ri_reply_context(ri, CTX_ID);
-    mark(sc && sc->len == 5 && memcmp(sc->data, "world", 5) == 0
+    cmark(sc && sc->len == 5 && memcmp(sc->data, "world", 5) == 0
              ? "c1.reply+ctx "
              : "c1.reply ");
     return 0;
@@ -515,7 +526,7 @@ static int c2_reply(void *a, phx_client_ri_t *ri, phx_env_t *e)
     (void)a;
     (void)ri;
     (void)e;
-    mark("c2.reply ");
+    cmark("c2.reply ");
     return 0;
 }
 static int c1_exc(void *a, phx_client_ri_t *ri, phx_env_t *e)
@@ -523,7 +534,7 @@ static int c1_exc(void *a, phx_client_ri_t *ri, phx_env_t *e)
     (void)a;
     (void)ri;
     (void)e;
-    mark("c1.exc ");
+    cmark("c1.exc ");
     return 0;
 }
 static int c2_exc(void *a, phx_client_ri_t *ri, phx_env_t *e)
@@ -531,7 +542,7 @@ static int c2_exc(void *a, phx_client_ri_t *ri, phx_env_t *e)
     (void)a;
     (void)ri;
     (void)e;
-    mark("c2.exc ");
+    cmark("c2.exc ");
     return 0;
 }
 static int c_other(void *a, phx_client_ri_t *ri, phx_env_t *e)
@@ -539,7 +550,7 @@ static int c_other(void *a, phx_client_ri_t *ri, phx_env_t *e)
     (void)a;
     (void)ri;
     (void)e;
-    mark("c.other ");
+    cmark("c.other ");
     return 0;
 }
 
@@ -549,7 +560,7 @@ static int s1_rsc(void *a, phx_server_ri_t *ri, phx_env_t *e)
     (void)e;
     const phx_service_context_t *sc =
         phx_server_ri_request_context(ri, CTX_ID);
-    mark(sc && sc->len == 5 && memcmp(sc->data, "hello", 5) == 0
+    smark(sc && sc->len == 5 && memcmp(sc->data, "hello", 5) == 0
              ? "s1.rsc+ctx "
              : "s1.rsc ");
     return 0;
@@ -559,14 +570,14 @@ static int s2_rsc(void *a, phx_server_ri_t *ri, phx_env_t *e)
     (void)a;
     (void)ri;
     (void)e;
-    mark("s2.rsc ");
+    smark("s2.rsc ");
     return 0;
 }
 static int s1_rr(void *a, phx_server_ri_t *ri, phx_env_t *e)
 {
     (void)a;
     (void)e;
-    mark("s1.rr ");
+    smark("s1.rr ");
     /* Answer "cached" straight from the interceptor. */
     if (strcmp(phx_server_ri_operation(ri), "count") == 0) {
         int32_t v = 4242;
@@ -579,14 +590,14 @@ static int s2_rr(void *a, phx_server_ri_t *ri, phx_env_t *e)
     (void)a;
     (void)ri;
     (void)e;
-    mark("s2.rr ");
+    smark("s2.rr ");
     return 0;
 }
 static int s1_sr(void *a, phx_server_ri_t *ri, phx_env_t *e)
 {
     (void)a;
     (void)e;
-    mark("s1.sr ");
+    smark("s1.sr ");
     return phx_server_ri_add_reply_context(ri, CTX_ID, "world", 5, false);
 }
 static int s2_sr(void *a, phx_server_ri_t *ri, phx_env_t *e)
@@ -595,7 +606,7 @@ static int s2_sr(void *a, phx_server_ri_t *ri, phx_env_t *e)
     (void)e;
     size_t n;
     const uint8_t *body = phx_server_ri_reply_body(ri, &n);
-    mark(body && n == 4 ? "s2.sr4 " : "s2.sr ");
+    smark(body && n == 4 ? "s2.sr4 " : "s2.sr ");
     return 0;
 }
 static int s_exc(void *a, phx_server_ri_t *ri, phx_env_t *e)
@@ -603,7 +614,7 @@ static int s_exc(void *a, phx_server_ri_t *ri, phx_env_t *e)
     (void)a;
     (void)ri;
     (void)e;
-    mark("s.exc ");
+    smark("s.exc ");
     return 0;
 }
 
@@ -643,27 +654,36 @@ static void test_interceptor_order(void)
     phx_env_t env = PHX_ENV_INIT;
     int32_t r;
 
-    trace[0] = '\0';
+    traces_reset();
     CU_ASSERT_EQUAL(Echo_echo_long(o, 3, &r, &env), PHX_OK);
-    CU_ASSERT_STRING_EQUAL(trace,
-                           "c1.send c2.send s1.rsc+ctx s2.rsc s1.rr s2.rr "
-                           "s2.sr4 s1.sr c2.reply c1.reply+ctx ");
+    CU_ASSERT_STRING_EQUAL(ctrace, "c1.send c2.send c2.reply c1.reply+ctx ");
+    CU_ASSERT_STRING_EQUAL(strace_, "s1.rsc+ctx s2.rsc s1.rr s2.rr s2.sr4 "
+                                    "s1.sr ");
 
-    trace[0] = '\0';
+    traces_reset();
     CU_ASSERT_EQUAL(Echo_fail(o, 5, "x", &env), PHX_EUSEREX);
-    CU_ASSERT_STRING_EQUAL(trace, "c1.send c2.send s1.rsc+ctx s2.rsc s1.rr "
-                                  "s2.rr s.exc s.exc c2.exc c1.exc ");
+    CU_ASSERT_STRING_EQUAL(ctrace, "c1.send c2.send c2.exc c1.exc ");
+    CU_ASSERT_STRING_EQUAL(strace_,
+                           "s1.rsc+ctx s2.rsc s1.rr s2.rr s.exc s.exc ");
     phx_env_clear(&env);
 
-    /* Answered by the server interceptor: the servant is never called. */
-    trace[0] = '\0';
+    /* Answered by the server interceptor: the servant is never called,
+     * and the ending points still run. */
+    traces_reset();
     atomic_store(&pings, 0);
     CU_ASSERT_EQUAL(Echo_count(o, &r, &env), PHX_OK);
     CU_ASSERT_EQUAL(r, 4242);
+    CU_ASSERT_STRING_EQUAL(strace_, "s1.rsc+ctx s2.rsc s1.rr s2.sr4 s1.sr ");
 
-    trace[0] = '\0';
+    /* A oneway ends with receive_other on the client; the twoway call
+     * after it is answered only once the ping has been through the
+     * server's points, since one connection keeps the order. */
+    traces_reset();
     CU_ASSERT_EQUAL(Echo_ping(o, 1, &env), PHX_OK);
-    CU_ASSERT_STRING_EQUAL(trace, "c1.send c2.send c.other c.other ");
+    CU_ASSERT_STRING_EQUAL(ctrace, "c1.send c2.send c.other c.other ");
+    CU_ASSERT_EQUAL(Echo_echo_long(o, 4, &r, &env), PHX_OK);
+    CU_ASSERT_EQUAL(strncmp(strace_, "s1.rsc+ctx s2.rsc s1.rr s2.rr ", 30),
+                    0);
 
     phx_object_release(o);
     phx_orb_destroy(c);

@@ -1002,6 +1002,12 @@ static int get_params(phx_cdr_reader_t *r, phx_typecode_t *tc, int depth)
         phx_cdr_get_ulong(r, &tc->length);
         if (r->err == 0 && tc->kind == PHX_TK_ARRAY && tc->length == 0)
             return phx_cdr_reader_fail(r, PHX_EMARSHAL, "empty array");
+        /* Elements that take no octets on the wire (an exception without
+         * members; IDL has no such element type) would let a few bytes of
+         * input ask for billions of decoding steps. */
+        if (r->err == 0 && phx__tc_min_wire_size(tc->content) == 0)
+            return phx_cdr_reader_fail(r, PHX_EMARSHAL,
+                                       "element type has no data");
         break;
     case PHX_TK_ALIAS:
         get_ids(r, tc);

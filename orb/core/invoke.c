@@ -59,6 +59,7 @@ enum req_state { REQ_NEW, REQ_SENT, REQ_DONE };
 
 struct phx_request {
     phx_client_ri_t ri;
+    phx_request_t *next_spare; /* in the thread's spare list */
     phx_orb_t *orb;
     phx_object_t *target;     /* what the call was made on */
     phx_object_t *effective;  /* where it goes now */
@@ -177,8 +178,9 @@ static int request_new(phx_object_t *obj, const char *op, unsigned flags,
     phx__thread_t *t = pthread_getspecific(obj->orb->tls_key);
     phx_request_t *req = t ? t->spare : NULL;
     if (req) {
-        /* Reuse the spare: keep its argument buffer, reset the rest. */
-        t->spare = NULL;
+        /* Reuse a spare: keep its argument buffer, reset the rest. */
+        t->spare = req->next_spare;
+        t->spare_count--;
         phx_cdr_writer_t keep = req->args;
         memset(req, 0, sizeof *req);
         req->args = keep;
@@ -232,10 +234,12 @@ static void reply_drop(phx_request_t *req)
 
 void phx__request_free(phx_request_t *req)
 {
-    if (req == NULL)
-        return;
-    phx_cdr_writer_fini(&req->args);
-    free(req);
+    while (req) {
+        phx_request_t *next = req->next_spare;
+        phx_cdr_writer_fini(&req->args);
+        free(req);
+        req = next;
+    }
 }
 
 void phx_request_destroy(phx_request_t *req)
@@ -265,11 +269,14 @@ void phx_request_destroy(phx_request_t *req)
     if (req->operation != req->op_inline)
         free(req->operation);
     phx__thread_t *t = pthread_getspecific(req->orb->tls_key);
-    if (t && t->spare == NULL && req->args.cap <= ((size_t)1 << 20) &&
-        req->args.buf) {
+    if (t && t->spare_count < PHX__SPARE_MAX &&
+        req->args.cap <= ((size_t)1 << 20) && req->args.buf) {
+        req->next_spare = t->spare;
         t->spare = req;
+        t->spare_count++;
         return;
     }
+    req->next_spare = NULL;
     phx__request_free(req);
 }
 

@@ -87,12 +87,17 @@ typedef struct phx__thread {
     struct phx__thread *prev, *next; /* in the ORB's list */
     phx_orb_t *orb;
     phx__conn_t *conns;
-    /* A finished request kept for the next call on this thread, so a call
-     * allocates nothing in the steady state. */
+    /* Finished requests kept for the next calls on this thread (a LIFO of
+     * up to PHX__SPARE_MAX), so calls allocate nothing in the steady state,
+     * pipelined ones included. */
     phx_request_t *spare;
+    unsigned spare_count;
 } phx__thread_t;
 
-/* invoke.c: free a request kept as a thread's spare. */
+#define PHX__SPARE_MAX 64
+
+/* invoke.c: free a request kept as a thread's spare (and the ones
+ * chained after it). */
 void phx__request_free(phx_request_t *req);
 
 int phx__conn_get(phx_orb_t *orb, phx__transport_t *tp, const char *endpoint,

@@ -83,7 +83,7 @@ static void f_temps(be_c_t *g, const be_c_op_t *op)
         return;
     be_c_puts(g, "    phx_cdr_reader_t *_r;\n");
     if (op->ret)
-        be_c_printf(g, "    %s = 0;\n", be_c_decl(g, op->ret, "_v_ret"));
+        be_c_printf(g, "    %s = 0;\n", be_c_decl(g, op->ret, "_res"));
     for (size_t i = 0; i < op->n_params; i++)
         if (op->params[i].mode != AST_PARAM_IN)
             be_c_printf(g, "    %s = 0;\n",
@@ -138,7 +138,7 @@ static void f_gets(be_c_t *g, const be_c_op_t *op, const char *req)
                 "        _r = phx_request_result(%s);\n",
                 req);
     if (op->ret)
-        be_c_printf(g, "        phx_cdr_get_%s(_r, &_v_ret);\n",
+        be_c_printf(g, "        phx_cdr_get_%s(_r, &_res);\n",
                     be_c_flat_fn(op->ret));
     for (size_t i = 0; i < op->n_params; i++)
         if (op->params[i].mode != AST_PARAM_IN)
@@ -151,7 +151,7 @@ static void f_gets(be_c_t *g, const be_c_op_t *op, const char *req)
                 "    phx_request_destroy(%s);\n",
                 op->desc, req);
     if (op->ret)
-        be_c_puts(g, "    *_ret = _rc == PHX_OK ? _v_ret : 0;\n");
+        be_c_puts(g, "    *_ret = _rc == PHX_OK ? _res : 0;\n");
     for (size_t i = 0; i < op->n_params; i++) {
         const be_c_param_t *p = &op->params[i];
         if (p->mode == AST_PARAM_OUT)

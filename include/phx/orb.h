@@ -59,10 +59,14 @@ typedef struct phx_orb_config {
     size_t max_message;
     /* LOCATION_FORWARD hops followed by one call before TRANSIENT. */
     uint32_t max_forwards;
+    /* At phx_orb_destroy, how long messages already handed to a connected
+     * peer (oneways, replies) may take to leave before they are dropped.
+     * A peer that is gone costs no wait. */
+    uint32_t linger_ms;
 } phx_orb_config_t;
 
 /* Defaults: no listeners, 0 workers, 30 s call timeout, 5 s connect
- * timeout, heartbeats off, 64 MiB messages, 8 forwards. */
+ * timeout, heartbeats off, 64 MiB messages, 8 forwards, 2 s linger. */
 void phx_orb_config_init(phx_orb_config_t *cfg);
 
 int phx_orb_create(const phx_orb_config_t *cfg, phx_orb_t **out,

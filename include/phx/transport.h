@@ -86,6 +86,9 @@ typedef struct phx_transport_config {
     uint32_t connect_timeout_ms;   /* to establish a connection */
     uint32_t heartbeat_ivl_ms;     /* 0 = no transport heartbeats */
     uint32_t heartbeat_timeout_ms; /* peer declared dead after this */
+    uint32_t linger_ms;            /* how long closing waits for messages
+                                      already sent to reach a connected
+                                      peer */
 } phx_transport_config_t;
 
 /* Callback through which a listener hands each incoming message to the

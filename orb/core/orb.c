@@ -61,6 +61,7 @@ void phx_orb_config_init(phx_orb_config_t *cfg)
     cfg->connect_timeout_ms = 5000;
     cfg->max_message = (size_t)64 << 20;
     cfg->max_forwards = 8;
+    cfg->linger_ms = 2000;
 }
 
 /* ------------------------------------------------------------------ */
@@ -344,6 +345,7 @@ int phx_orb_create(const phx_orb_config_t *cfg, phx_orb_t **out,
         .connect_timeout_ms = cfg->connect_timeout_ms,
         .heartbeat_ivl_ms = cfg->heartbeat_ivl_ms,
         .heartbeat_timeout_ms = cfg->heartbeat_timeout_ms,
+        .linger_ms = cfg->linger_ms,
     };
     orb->transports[0].ops = &phx__zmq_transport;
     orb->transports[0].orb = orb;

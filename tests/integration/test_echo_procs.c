@@ -78,11 +78,13 @@ static void test_programs(void)
     CU_ASSERT_STRING_EQUAL(out, "70000");
     const char *a3[] = {ior, "fail", "7", "because", NULL};
     CU_ASSERT_EQUAL(run_client(out, sizeof out, a3), 3);
-    const char *a4[] = {"--repeat", "5", ior, "ping", "1", NULL};
+    /* Oneways sent just before the client exits are not lost: closing
+     * the ORB lets them leave first. */
+    const char *a4[] = {"--repeat", "2000", ior, "ping", "1", NULL};
     CU_ASSERT_EQUAL(run_client(out, sizeof out, a4), 0);
     const char *a5[] = {ior, "count", NULL};
     CU_ASSERT_EQUAL(run_client(out, sizeof out, a5), 0);
-    CU_ASSERT_STRING_EQUAL(out, "5");
+    CU_ASSERT_STRING_EQUAL(out, "2000");
     /* Usage errors are reported, not crashed on. */
     const char *b1[] = {ior, "long", "notanumber", NULL};
     CU_ASSERT_EQUAL(run_client(out, sizeof out, b1), 2);

@@ -276,7 +276,12 @@ static int socket_fd(void *sock, int *fd)
 /* Options every socket facing the network gets. */
 static int common_opts(zt_t *t, void *sock)
 {
-    int rc = setopt_int(sock, ZMQ_LINGER, 0);
+    /* Closing waits up to linger_ms for what was already sent (oneways
+     * before an exit, replies before a shutdown); with ZMQ_IMMEDIATE
+     * nothing is ever queued for a peer that is not there. */
+    uint32_t linger = t->cfg.linger_ms;
+    int rc = setopt_int(sock, ZMQ_LINGER, linger > INT_MAX ? INT_MAX
+                                                         : (int)linger);
     rc |= zmq_setsockopt(sock, ZMQ_MAXMSGSIZE, &t->zmq_maxmsg,
                          sizeof t->zmq_maxmsg);
     if (t->cfg.heartbeat_ivl_ms > 0) {

@@ -175,7 +175,7 @@ static void ast_format_rec(const ast_type_t *t, ast_buf_t *b, unsigned depth)
     char num[32];
     size_t i;
 
-    if (t == NULL || depth > 100) {
+    if (t == NULL || depth > 1000) {
         ast_put(b, "?");
         return;
     }

@@ -1065,7 +1065,6 @@ static bool parse_union_type(parse_state_t *ps, ast_node_t **out)
     ast_node_t *n;
     ast_type_t *disc;
     parse_saved_t saved;
-    bool any_case = false;
 
     parse_advance(ps);
     if (!parse_ident(ps, &name, "a union name"))
@@ -1096,14 +1095,10 @@ static bool parse_union_type(parse_state_t *ps, ast_node_t **out)
     n->u.uni.disc_type = disc;
     *out = n;
     while (!parse_is(ps, LEX_T_RBRACE) && !parse_is(ps, LEX_T_EOF)) {
-        if (!parse_case(ps)) {
+        if (!parse_case(ps))
             parse_recover(ps);
-            continue;
-        }
-        any_case = true;
     }
     parse_close_scope(ps, saved);
-    (void)any_case;
     return parse_close_brace(ps, n);
 }
 
@@ -1338,13 +1333,12 @@ static bool parse_attr_dcl(parse_state_t *ps)
  * context_expr -> 'context' '(' string_literal { ',' string_literal } ')' */
 static bool parse_op_dcl(parse_state_t *ps)
 {
-    lex_token_t oneway_tok = ps->tok, name;
+    lex_token_t name;
     bool oneway = parse_accept(ps, LEX_KW_ONEWAY);
     ast_type_t *ret;
     ast_node_t *op;
     parse_saved_t saved;
 
-    (void)oneway_tok;
     if (parse_is(ps, LEX_KW_VOID)) {
         ret = parse_new_type(ps, AST_T_VOID, &ps->tok);
         parse_advance(ps);

@@ -63,6 +63,8 @@ typedef struct pp_toks {
  * but macros that double their input can grow exponentially. */
 #define PP_MAX_EXPANSIONS 1000000u
 #define PP_MAX_EXPANDED_TOKENS 500000u
+/* Deepest nesting of macro uses inside macro arguments. */
+#define PP_MAX_ARG_DEPTH 100
 /* Deepest nesting of an #if expression. */
 #define PP_MAX_EXPR_DEPTH 200
 
@@ -492,6 +494,19 @@ static pp_toks_t pp_expand_list(pp_state_t *pp, lex_token_t *toks, size_t n)
     size_t level;
     lex_token_t t;
 
+    if (pp->list_depth >= PP_MAX_ARG_DEPTH) {
+        /* Arguments inside arguments inside...: leave the rest as is. */
+        if (!pp->arg_depth_reported && n > 0)
+            diag_error(pp->diag, toks[0].file, toks[0].line, toks[0].column,
+                       "macro arguments nested more than %d levels deep",
+                       PP_MAX_ARG_DEPTH);
+        pp->arg_depth_reported = true;
+        out.v = toks;
+        out.n = n;
+        out.cap = n;
+        return out;
+    }
+    pp->list_depth++;
     pp_push_ctx(pp, toks, n, NULL, true);
     level = pp->n_ctx;
     for (;;) {
@@ -503,6 +518,7 @@ static pp_toks_t pp_expand_list(pp_state_t *pp, lex_token_t *toks, size_t n)
         pp_toks_add(pp, &out, &t);
     }
     pp->n_ctx--;
+    pp->list_depth--;
     return out;
 }
 

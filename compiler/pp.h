@@ -62,6 +62,8 @@ typedef struct pp_state {
     unsigned expansions;        /* guards against runaway expansion */
     size_t expanded_tokens;
     bool expansion_reported;
+    unsigned list_depth;        /* nesting of pp_expand_list */
+    bool arg_depth_reported;
 } pp_state_t;
 
 void pp_init(pp_state_t *pp, mem_arena_t *arena, intern_t *names,

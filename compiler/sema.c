@@ -41,10 +41,6 @@ typedef struct sema_map {
     size_t cap, used;
 } sema_map_t;
 
-typedef struct sema_fwd_fix {
-    ast_type_t *type;           /* a NAMED type found through a forward */
-} sema_fwd_fix_t;
-
 typedef struct sema_state {
     ast_root_t *root;
     mem_arena_t *arena;
@@ -958,14 +954,14 @@ static const char *sema_op_name(ast_expr_kind_t k)
     }
 }
 
-static void sema_store(ast_expr_t *e, const sema_val_t *v, bool sgn);
+static void sema_store(ast_expr_t *e, const sema_val_t *v);
 
 static sema_val_t sema_eval_body(sema_state_t *ss, ast_expr_t *e,
                                  ast_node_t *scope, const sema_target_t *t);
 
 /* Deepest expression tree evaluated (the parser builds long chains of
  * binary operators without nesting, so the bound is needed here). */
-#define SEMA_MAX_EVAL_DEPTH 2000
+#define SEMA_MAX_EVAL_DEPTH 500
 
 /* Evaluate e for target t in scope; SV_ERR after a reported error. */
 static sema_val_t sema_eval(sema_state_t *ss, ast_expr_t *e, ast_node_t *scope,
@@ -1221,16 +1217,15 @@ static sema_val_t sema_eval_body(sema_state_t *ss, ast_expr_t *e,
         return sema_err();
     }
     }
-    sema_store(e, &r, t->cat == SC_INT ? t->is_signed : true);
+    sema_store(e, &r);
     return r;
 }
 
 /* Record a computed value in the expression node (for dumps). */
-static void sema_store(ast_expr_t *e, const sema_val_t *v, bool sgn)
+static void sema_store(ast_expr_t *e, const sema_val_t *v)
 {
     ast_value_t *o = &e->value;
 
-    (void)sgn;
     switch (v->k) {
     case SV_INT:
         if (v->neg) {
@@ -1612,8 +1607,8 @@ static void sema_type(sema_state_t *ss, ast_type_t *t, ast_node_t *scope,
     }
 }
 
-/* True when a type (unaliased) is an exception-free "value" type usable
- * for members, parameters and so on. */
+/* Native types stand for language-level things (servants, cookies):
+ * they may appear in operation signatures only, never in data. */
 static void sema_check_native_use(sema_state_t *ss, const ast_type_t *t,
                                   const char *where)
 {

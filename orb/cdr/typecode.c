@@ -1027,6 +1027,11 @@ static int get_params(phx_cdr_reader_t *r, phx_typecode_t *tc, int depth)
     }
     if (r->err == 0 && tc_layout(tc))
         phx_cdr_reader_fail(r, PHX_EMARSHAL, "bad TypeCode layout");
+    /* A value of this type is allocated in one piece when it travels in an
+     * any: a few bytes of TypeCode must not ask for gigabytes. */
+    if (r->err == 0 && tc->c_size > r->max_len)
+        phx_cdr_reader_fail(r, PHX_ELIMIT, "TypeCode describes a value "
+                                           "larger than the reader's limit");
     return r->err;
 }
 

@@ -483,6 +483,9 @@ static int get_seq(phx_cdr_reader_t *r, const phx_typecode_t *tc,
     if (min > 1 && n > phx_cdr_reader_remaining(r) / min)
         return phx_cdr_reader_fail(r, PHX_EMARSHAL,
                                    "sequence longer than the data");
+    if (n > r->max_len / es)
+        return phx_cdr_reader_fail(r, PHX_ELIMIT,
+                                   "sequence larger than the reader's limit");
     s._buffer = calloc(n, es);
     if (s._buffer == NULL)
         return phx_cdr_reader_fail(r, PHX_ENOMEM, "sequence buffer");

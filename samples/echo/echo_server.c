@@ -2,7 +2,7 @@
  * echo_server.c - serves one Echo object.
  *
  *   echo-server [--listen EP]... [--workers N] [--key NAME]
- *               [--ior-file FILE] [--log LEVEL]
+ *               [--ior-file FILE] [--max-message BYTES] [--log LEVEL]
  *
  * Prints the object's IOR on the first line of stdout once it serves
  * (and writes it to FILE when asked), then serves until SIGINT/SIGTERM or
@@ -101,7 +101,8 @@ static void usage(FILE *f)
 {
     fprintf(f, "usage: echo-server [--listen ENDPOINT]... [--workers N] "
                "[--key NAME]\n"
-               "                   [--ior-file FILE] [--log LEVEL]\n"
+               "                   [--ior-file FILE] [--max-message BYTES] "
+               "[--log LEVEL]\n"
                "  ENDPOINT: tcp://HOST:PORT (PORT may be *), ipc://PATH, "
                "inproc://NAME\n"
                "  default: --listen tcp://127.0.0.1:*\n");
@@ -112,6 +113,7 @@ int main(int argc, char **argv)
     const char **listen = calloc((size_t)argc, sizeof *listen);
     size_t nlisten = 0;
     unsigned workers = 0;
+    unsigned long long max_message = 0;
     const char *key = NULL, *ior_file = NULL;
     if (listen == NULL)
         return 1;
@@ -141,6 +143,16 @@ int main(int argc, char **argv)
                 return 2;
             }
             workers = (unsigned)n;
+        } else if (strcmp(a, "--max-message") == 0) {
+            char *end;
+            max_message = strtoull(v, &end, 10);
+            if (*v == '-' || *end || max_message < 64 ||
+                max_message > (1ULL << 31)) {
+                fprintf(stderr, "echo-server: --max-message wants 64.."
+                                "2147483648 bytes, got '%s'\n", v);
+                free(listen);
+                return 2;
+            }
         } else if (strcmp(a, "--key") == 0) {
             key = v;
         } else if (strcmp(a, "--ior-file") == 0) {
@@ -170,6 +182,8 @@ int main(int argc, char **argv)
     cfg.listen = listen;
     cfg.listen_count = nlisten;
     cfg.workers = workers;
+    if (max_message)
+        cfg.max_message = (size_t)max_message;
     phx_error_t err;
     if (phx_orb_create(&cfg, &the_orb, &err) != PHX_OK) {
         fprintf(stderr, "echo-server: %s\n", err.msg);

@@ -15,9 +15,12 @@
 #include "tests/gcs/logcheck.h"
 #include "tests/gcs/procs.h"
 
+static cluster_t *active;
+
 int cl_init(cluster_t *c, const char *tag)
 {
     memset(c, 0, sizeof *c);
+    active = c;
     const char *tmp = getenv("TMPDIR");
     snprintf(c->dir, sizeof c->dir, "%s/phx-gcs-%s-XXXXXX",
              tmp && *tmp ? tmp : "/tmp", tag);
@@ -210,8 +213,18 @@ int cl_check(cluster_t *c)
     return v ? v : (r.deliveries == 0 ? -1 : 0);
 }
 
+void cl_teardown(void)
+{
+    if (active) {
+        active->keep = true;
+        cl_fini(active);
+    }
+}
+
 void cl_fini(cluster_t *c)
 {
+    if (c == active)
+        active = NULL;
     for (size_t i = 0; i < c->n; i++) {
         cl_member_t *m = &c->m[i];
         if (m->started && !m->p.reaped)

@@ -66,6 +66,10 @@ int cl_check(cluster_t *c);
 /* Stop every member and remove the directory (kept when c->keep). */
 void cl_fini(cluster_t *c);
 
+/* For a CUnit test teardown: if a cluster is still running (a fatal
+ * assertion cut its test short), stop it and keep its logs. */
+void cl_teardown(void);
+
 /* The value of field k (0-based, space separated) of a line. */
 const char *cl_field(const char *line, int k, char *buf, size_t cap);
 

@@ -95,7 +95,7 @@ int main(void)
 {
     if (CU_initialize_registry() != CUE_SUCCESS)
         return 1;
-    CU_pSuite s = CU_add_suite("gcs_crash", NULL, NULL);
+    CU_pSuite s = CU_add_suite_with_setup_and_teardown("gcs_crash", NULL, NULL, NULL, cl_teardown);
     if (s == NULL ||
         !CU_add_test(s, "kill -9 of the sequencer mid-traffic",
                      test_kill_sequencer) ||

@@ -80,11 +80,17 @@ static void test_programs(void)
     CU_ASSERT_EQUAL(run_client(out, sizeof out, a3), 3);
     /* Oneways sent just before the client exits are not lost: closing
      * the ORB lets them leave first. */
-    const char *a4[] = {"--repeat", "2000", ior, "ping", "1", NULL};
+    const char *a4[] = {"--repeat", "500", ior, "ping", "1", NULL};
     CU_ASSERT_EQUAL(run_client(out, sizeof out, a4), 0);
+    /* The count comes over another connection, which may overtake the
+     * pings still queued at the server: wait for all of them. */
     const char *a5[] = {ior, "count", NULL};
-    CU_ASSERT_EQUAL(run_client(out, sizeof out, a5), 0);
-    CU_ASSERT_STRING_EQUAL(out, "2000");
+    long long until = h_now_ms() + 20000;
+    do {
+        CU_ASSERT_EQUAL(run_client(out, sizeof out, a5), 0);
+    } while (strcmp(out, "500") != 0 && atoi(out) < 500 &&
+             h_now_ms() < until);
+    CU_ASSERT_STRING_EQUAL(out, "500");
     /* Usage errors are reported, not crashed on. */
     const char *b1[] = {ior, "long", "notanumber", NULL};
     CU_ASSERT_EQUAL(run_client(out, sizeof out, b1), 2);

@@ -1349,7 +1349,9 @@ static void test_hostile_typecodes(void)
     CU_ASSERT_PTR_NULL(tc);
     phx_cdr_writer_fini(&w);
 
-    /* An any claiming a huge array value with few bytes behind it. */
+    /* An any claiming a huge array value with few bytes behind it: the
+     * TypeCode alone is refused, its value being larger than the reader's
+     * limit. */
     phx_cdr_writer_init(&w, 0);
     phx_cdr_put_ulong(&w, PHX_TK_ARRAY);
     phx_cdr_encap_begin(&w, &mk);
@@ -1359,9 +1361,36 @@ static void test_hostile_typecodes(void)
     phx_cdr_put_double(&w, 1.0);
     phx_any_t a;
     phx_cdr_reader_init(&r, w.buf, w.len, PHX_CDR_NATIVE);
-    CU_ASSERT_EQUAL(phx_cdr_get_value(&r, &phx_tc_any, &a), PHX_EMARSHAL);
+    CU_ASSERT_EQUAL(phx_cdr_get_value(&r, &phx_tc_any, &a), PHX_ELIMIT);
     CU_ASSERT_TRUE(all_zero(&a, sizeof a));
+    /* Below the default limit but above a tighter one. */
+    phx_cdr_reader_init(&r, w.buf, w.len, PHX_CDR_NATIVE);
+    phx_cdr_reader_set_max_len(&r, 1 << 20);
+    CU_ASSERT_EQUAL(phx_cdr_get_value(&r, &phx_tc_any, &a), PHX_ELIMIT);
     phx_cdr_writer_fini(&w);
+
+    /* A sequence whose elements are small on the wire (a union is its
+     * discriminator when no branch is selected) but large in memory. */
+    const phx_typecode_t *big_arr, *big_u, *seq_u;
+    CU_ASSERT_EQUAL_FATAL(phx_tc_new_array(&phx_tc_long, 1 << 20, &big_arr),
+                          PHX_OK);
+    phx_tc_member_t bm = {.name = "m", .type = big_arr, .label = 0};
+    CU_ASSERT_EQUAL_FATAL(phx_tc_new_union("IDL:U:1.0", "U", &phx_tc_long,
+                                           &bm, 1, &big_u),
+                          PHX_OK);
+    CU_ASSERT_EQUAL_FATAL(phx_tc_new_sequence(big_u, 0, &seq_u), PHX_OK);
+    phx_cdr_writer_init(&w, 0);
+    phx_cdr_put_ulong(&w, 64); /* 64 elements of 4 MiB each */
+    for (int i = 0; i < 64; i++)
+        phx_cdr_put_long(&w, 1); /* no branch selected */
+    phx_sequence_t big_seq;
+    phx_cdr_reader_init(&r, w.buf, w.len, PHX_CDR_NATIVE);
+    phx_cdr_reader_set_max_len(&r, 16 << 20);
+    CU_ASSERT_EQUAL(phx_cdr_get_value(&r, seq_u, &big_seq), PHX_ELIMIT);
+    phx_cdr_writer_fini(&w);
+    phx_typecode_free(seq_u);
+    phx_typecode_free(big_u);
+    phx_typecode_free(big_arr);
 }
 
 static void test_recursion_limit(void)

@@ -317,6 +317,9 @@ const phx_tc_member_t *phx__tc_branch(const phx_typecode_t *tc,
 /* Fewest octets a value of tc can occupy on the wire (alignment ignored;
  * saturates at SIZE_MAX). */
 size_t phx__tc_min_wire_size(const phx_typecode_t *tc);
+/* Size of a kind whose C value is its CDR encoding and owns nothing
+ * (numbers, boolean, char, octet, enum); 0 for every other kind. */
+size_t phx__tc_prim_size(phx_tckind_t kind);
 int phx__put_typecode(phx_cdr_writer_t *w, const phx_typecode_t *tc,
                       int depth);
 int phx__get_typecode(phx_cdr_reader_t *r, const phx_typecode_t **tc,

@@ -24,7 +24,7 @@ void phx_value_set_objref_hooks(const phx_objref_hooks_t *hooks)
 
 /* Wire size of kinds whose C representation is the CDR one (so arrays of
  * them move with one memcpy); 0 for the others. */
-static size_t prim_size(phx_tckind_t k)
+size_t phx__tc_prim_size(phx_tckind_t k)
 {
     switch (k) {
     case PHX_TK_OCTET:
@@ -161,7 +161,7 @@ static int put_elems(phx_cdr_writer_t *w, const phx_typecode_t *elem,
         return phx_cdr_writer_fail(w, PHX_EINVAL);
     if (n == 0)
         return w->err;
-    ps = prim_size(e->kind);
+    ps = phx__tc_prim_size(e->kind);
     if (ps) {
         if (e->kind == PHX_TK_ENUM) {
             for (size_t i = 0; i < n; i++) {
@@ -225,7 +225,7 @@ static int put_v(phx_cdr_writer_t *w, const phx_typecode_t *tc,
     case PHX_TK_LONGLONG:
     case PHX_TK_ULONGLONG:
     case PHX_TK_DOUBLE:
-        return phx_cdr_put_array(w, v, 1, prim_size(tc->kind));
+        return phx_cdr_put_array(w, v, 1, phx__tc_prim_size(tc->kind));
     case PHX_TK_BOOLEAN:
         return phx_cdr_put_octet(w, *v != 0);
     case PHX_TK_ENUM: {
@@ -324,7 +324,7 @@ static void free_elems(const phx_typecode_t *elem, uint8_t *buf, size_t n,
     const phx_typecode_t *e = phx_typecode_unalias(elem);
     size_t es;
 
-    if (e == NULL || prim_size(e->kind))
+    if (e == NULL || phx__tc_prim_size(e->kind))
         return;
     es = phx_typecode_c_size(elem);
     for (size_t i = 0; es && i < n; i++)
@@ -433,7 +433,7 @@ static int get_elems(phx_cdr_reader_t *r, const phx_typecode_t *elem,
         return phx_cdr_reader_fail(r, PHX_EINVAL, "bad element type");
     if (n == 0)
         return r->err;
-    ps = prim_size(e->kind);
+    ps = phx__tc_prim_size(e->kind);
     if (ps) {
         if (phx_cdr_get_array(r, buf, n, ps))
             return r->err;
@@ -563,7 +563,7 @@ static int get_v(phx_cdr_reader_t *r, const phx_typecode_t *tc, uint8_t *v,
     case PHX_TK_LONGLONG:
     case PHX_TK_ULONGLONG:
     case PHX_TK_DOUBLE:
-        return phx_cdr_get_array(r, v, 1, prim_size(tc->kind));
+        return phx_cdr_get_array(r, v, 1, phx__tc_prim_size(tc->kind));
     case PHX_TK_BOOLEAN: {
         bool b;
         phx_cdr_get_boolean(r, &b);
@@ -676,7 +676,7 @@ static int copy_elems(const phx_typecode_t *elem, uint8_t *d,
 
     if (e == NULL || es == 0)
         return PHX_EINVAL;
-    if (prim_size(e->kind)) {
+    if (phx__tc_prim_size(e->kind)) {
         if (n)
             memcpy(d, s, n * es);
         return 0;
@@ -796,7 +796,7 @@ static int copy_v(const phx_typecode_t *tc, uint8_t *d, const uint8_t *s,
         return 0;
     }
     default:
-        size = prim_size(tc->kind);
+        size = phx__tc_prim_size(tc->kind);
         if (size == 0)
             return PHX_EUNSUPPORTED;
         memcpy(d, s, size);
@@ -835,7 +835,7 @@ static bool equal_elems(const phx_typecode_t *elem, const uint8_t *a,
 
     if (e == NULL || es == 0)
         return false;
-    if (prim_size(e->kind))
+    if (phx__tc_prim_size(e->kind))
         return n == 0 || memcmp(a, b, n * es) == 0;
     for (size_t i = 0; i < n; i++)
         if (!equal_v(elem, a + i * es, b + i * es, depth + 1))
@@ -932,7 +932,7 @@ static bool equal_v(const phx_typecode_t *tc, const uint8_t *a,
         return phx_typecode_equal(x, y);
     }
     default: {
-        size_t n = prim_size(tc->kind);
+        size_t n = phx__tc_prim_size(tc->kind);
         return n && memcmp(a, b, n) == 0;
     }
     }

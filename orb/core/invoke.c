@@ -46,11 +46,6 @@ static void msgbuf_unref(void *data, void *hint)
     }
 }
 
-typedef struct sc_vec {
-    phx_service_context_t *items;
-    size_t n, cap;
-} sc_vec_t;
-
 struct phx_client_ri {
     phx_request_t *req;
 };
@@ -79,7 +74,7 @@ struct phx_request {
 
     phx_cdr_writer_t args;
     msgbuf_t *mb;             /* owner of args.buf once shared */
-    sc_vec_t ctx;
+    phx__sc_vec_t ctx;
 
     enum req_state state;
     phx__conn_t *conn;
@@ -100,62 +95,6 @@ struct phx_request {
     bool fwd_perm;
     phx_object_t *fwd_seen;   /* receive_other: the forward received */
 };
-
-/* ------------------------------------------------------------------ */
-/* Service context vectors                                              */
-/* ------------------------------------------------------------------ */
-
-static void sc_free(sc_vec_t *v)
-{
-    for (size_t i = 0; i < v->n; i++)
-        free((void *)v->items[i].data);
-    free(v->items);
-    v->items = NULL;
-    v->n = v->cap = 0;
-}
-
-static int sc_set(sc_vec_t *v, uint32_t id, const void *data, size_t len,
-                  bool replace)
-{
-    if (len > UINT32_MAX)
-        return PHX_ELIMIT;
-    uint8_t *copy = malloc(len ? len : 1);
-    if (copy == NULL)
-        return PHX_ENOMEM;
-    if (len)
-        memcpy(copy, data, len);
-    if (replace) {
-        for (size_t i = 0; i < v->n; i++) {
-            if (v->items[i].id == id) {
-                free((void *)v->items[i].data);
-                v->items[i].data = copy;
-                v->items[i].len = (uint32_t)len;
-                return PHX_OK;
-            }
-        }
-    }
-    if (v->n == v->cap) {
-        size_t nc = v->cap ? v->cap * 2 : 4;
-        phx_service_context_t *ni = realloc(v->items, nc * sizeof *ni);
-        if (ni == NULL) {
-            free(copy);
-            return PHX_ENOMEM;
-        }
-        v->items = ni;
-        v->cap = nc;
-    }
-    v->items[v->n++] =
-        (phx_service_context_t){.id = id, .data = copy, .len = (uint32_t)len};
-    return PHX_OK;
-}
-
-static const phx_service_context_t *sc_find(const sc_vec_t *v, uint32_t id)
-{
-    for (size_t i = 0; i < v->n; i++)
-        if (v->items[i].id == id)
-            return &v->items[i];
-    return NULL;
-}
 
 /* ------------------------------------------------------------------ */
 /* Creation and destruction                                             */
@@ -260,7 +199,7 @@ void phx_request_destroy(phx_request_t *req)
         }
         req->mb = NULL;
     }
-    sc_free(&req->ctx);
+    phx__sc_vec_free(&req->ctx);
     phx__binding_unref(req->binding);
     phx_object_release(req->fwd);
     phx_object_release(req->fwd_seen);
@@ -301,7 +240,7 @@ void phx_request_set_exceptions(phx_request_t *req,
 int phx_request_add_context(phx_request_t *req, uint32_t id,
                             const void *data, size_t len)
 {
-    return sc_set(&req->ctx, id, data, len, true);
+    return phx__sc_vec_set(&req->ctx, id, data, len, true);
 }
 
 phx_cdr_reader_t *phx_request_result(phx_request_t *req)
@@ -1144,13 +1083,13 @@ int phx_client_ri_add_request_context(phx_client_ri_t *ri, uint32_t id,
 {
     if (ri->req->state != REQ_NEW)
         return PHX_ESTATE;
-    return sc_set(&ri->req->ctx, id, data, len, replace);
+    return phx__sc_vec_set(&ri->req->ctx, id, data, len, replace);
 }
 
 const phx_service_context_t *
 phx_client_ri_request_context(const phx_client_ri_t *ri, uint32_t id)
 {
-    return sc_find(&ri->req->ctx, id);
+    return phx__sc_vec_find(&ri->req->ctx, id);
 }
 
 const phx_service_context_t *

@@ -286,26 +286,7 @@ static bool is_void(const phx_typecode_t *tc)
 /* Size of the kinds whose values own nothing (0 for the others). */
 static size_t flat_size(const phx_typecode_t *tc)
 {
-    switch (tc->kind) {
-    case PHX_TK_BOOLEAN:
-    case PHX_TK_CHAR:
-    case PHX_TK_OCTET:
-        return 1;
-    case PHX_TK_SHORT:
-    case PHX_TK_USHORT:
-        return 2;
-    case PHX_TK_LONG:
-    case PHX_TK_ULONG:
-    case PHX_TK_FLOAT:
-    case PHX_TK_ENUM:
-        return 4;
-    case PHX_TK_LONGLONG:
-    case PHX_TK_ULONGLONG:
-    case PHX_TK_DOUBLE:
-        return 8;
-    default:
-        return 0;
-    }
+    return phx__tc_prim_size(tc->kind);
 }
 
 static size_t size_of(const phx_typecode_t *tc)

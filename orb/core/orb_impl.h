@@ -61,6 +61,21 @@ void phx__object_set_preferred(phx_object_t *obj, phx__binding_t *b,
 /* Replace obj's reference (LOCATION_FORWARD_PERM). */
 void phx__object_replace(phx_object_t *obj, phx_object_t *with);
 
+/* ---- service context lists being built (request or reply) ---- */
+
+typedef struct phx__sc_vec {
+    phx_service_context_t *items; /* data of each item is owned */
+    size_t n, cap;
+} phx__sc_vec_t;
+
+/* Add a copy of data under id; with replace, an existing id is
+ * overwritten instead.  0, PHX_ENOMEM or PHX_ELIMIT. */
+int phx__sc_vec_set(phx__sc_vec_t *v, uint32_t id, const void *data,
+                    size_t len, bool replace);
+const phx_service_context_t *phx__sc_vec_find(const phx__sc_vec_t *v,
+                                              uint32_t id);
+void phx__sc_vec_free(phx__sc_vec_t *v);
+
 /* ---- client connections (one per thread and endpoint) ---- */
 
 typedef struct phx__stashed {

@@ -19,11 +19,6 @@
 
 #define MOD "server"
 
-typedef struct sc_vec {
-    phx_service_context_t *items;
-    size_t n, cap;
-} sc_vec_t;
-
 struct phx_server_ri {
     phx_server_request_t *sr;
 };
@@ -43,7 +38,7 @@ struct phx_server_request {
     phx_ior_t target_ior; /* for ReferenceAddr */
     phx__aentry_t *entry;
     phx_cdr_writer_t reply;
-    sc_vec_t reply_ctx;
+    phx__sc_vec_t reply_ctx;
     uint32_t reply_status;
     phx_object_t *fwd;
     bool fwd_perm;
@@ -443,9 +438,7 @@ static void handle_request(phx__transport_t *tp, phx_inmsg_t *msg,
     phx_env_clear(&env);
     phx__adapter_entry_unref(sr.entry);
     phx_object_release(sr.fwd);
-    for (size_t i = 0; i < sr.reply_ctx.n; i++)
-        free((void *)sr.reply_ctx.items[i].data);
-    free(sr.reply_ctx.items);
+    phx__sc_vec_free(&sr.reply_ctx);
     phx_cdr_writer_fini(&sr.reply);
     phx_ior_fini(&sr.target_ior);
     phx_giop_request_fini(&sr.gr);
@@ -613,37 +606,7 @@ int phx_server_ri_add_reply_context(phx_server_ri_t *ri, uint32_t id,
                                     const void *data, size_t len,
                                     bool replace)
 {
-    sc_vec_t *v = &ri->sr->reply_ctx;
-    if (len > UINT32_MAX)
-        return PHX_ELIMIT;
-    uint8_t *copy = malloc(len ? len : 1);
-    if (copy == NULL)
-        return PHX_ENOMEM;
-    if (len)
-        memcpy(copy, data, len);
-    if (replace) {
-        for (size_t i = 0; i < v->n; i++) {
-            if (v->items[i].id == id) {
-                free((void *)v->items[i].data);
-                v->items[i].data = copy;
-                v->items[i].len = (uint32_t)len;
-                return PHX_OK;
-            }
-        }
-    }
-    if (v->n == v->cap) {
-        size_t nc = v->cap ? v->cap * 2 : 4;
-        phx_service_context_t *ni = realloc(v->items, nc * sizeof *ni);
-        if (ni == NULL) {
-            free(copy);
-            return PHX_ENOMEM;
-        }
-        v->items = ni;
-        v->cap = nc;
-    }
-    v->items[v->n++] =
-        (phx_service_context_t){.id = id, .data = copy, .len = (uint32_t)len};
-    return PHX_OK;
+    return phx__sc_vec_set(&ri->sr->reply_ctx, id, data, len, replace);
 }
 
 uint32_t phx_server_ri_reply_status(const phx_server_ri_t *ri)

@@ -42,6 +42,11 @@
  *  - Enumerators are AST_ENUMERATOR nodes listed in their enum; by the IDL
  *    rules their names belong to the scope that encloses the enum, and
  *    their scoped names / repository ids say so.
+ *  - Names escaped with '_' in the source ("_interface") appear without
+ *    the escape ("interface"); the C back end must mangle names that are
+ *    C keywords itself.
+ *  - "TypeCode" and "CORBA::TypeCode", when no user declaration of that
+ *    name exists, are the built-in type AST_T_TYPECODE.
  *  - Memory: the whole tree lives in one arena owned by the root; nothing
  *    is freed separately; ast_free() releases everything.
  */
@@ -348,8 +353,9 @@ struct ast_node {
         } strct;
         struct {                /* AST_UNION: members = UNION_CASE
                                    (+ inline STRUCT, UNION, ENUM) */
-            ast_type_t *disc_type;  /* integer, char, wchar?, boolean,
-                                       enum (possibly through typedefs) */
+            ast_type_t *disc_type;  /* integer, char, wchar, boolean,
+                                       octet or enum (possibly through
+                                       typedefs) */
             ast_node_t *default_case;   /* case with "default:", or NULL */
             bool implicit_default;  /* no "default:" and the labels do not
                                        cover every discriminator value */

@@ -350,16 +350,6 @@ bool lex_header_name(lex_state_t *ls, const char **name, bool *angled,
 
     while ((c = lex_cur(ls)) == ' ' || c == '\t')
         lex_advance(ls);
-    /* Comments between the directive and the name are blanks too. */
-    while (c == '/' && lex_peek(ls, 1) == '*') {
-        bool nl_before = ls->bol;
-        ls->bol = false;
-        lex_skip_space(ls);
-        if (ls->bol)
-            goto fail;
-        ls->bol = nl_before;
-        c = lex_cur(ls);
-    }
     if (c != '"' && c != '<')
         goto fail;
     *line = ls->line;

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 struct pp_macro {
     const char *name;           /* interned spelling */
@@ -43,6 +44,8 @@ struct pp_context {
     size_t n, i;
     pp_macro_t *macro;          /* re-enabled when the context ends */
     bool barrier;               /* reads as EOF when done; popped by hand */
+    unsigned cls;               /* toks came from the pool (class), and go
+                                   back to it when the context ends */
 };
 
 struct pp_cond {
@@ -53,16 +56,21 @@ struct pp_cond {
     bool seen_else;
 };
 
-/* A growable token list in the arena. */
+/* A growable token list from the pool (cls: its size class, 0 if none). */
 typedef struct pp_toks {
     lex_token_t *v;
     size_t n, cap;
+    unsigned cls;
 } pp_toks_t;
 
 /* Caps on macro expansion per compilation: recursion cannot run away,
- * but macros that double their input can grow exponentially. */
+ * but macros that double their input grow exponentially.  Expansion
+ * stops with an error past PP_MAX_EXPANSIONS macro uses, past
+ * PP_MAX_EXPANDED_TOKENS tokens produced in all (time), or when the
+ * token lists alive at once exceed PP_MAX_LIVE_BYTES (memory). */
 #define PP_MAX_EXPANSIONS 1000000u
-#define PP_MAX_EXPANDED_TOKENS 500000u
+#define PP_MAX_EXPANDED_TOKENS 2000000u
+#define PP_MAX_LIVE_BYTES ((size_t)64 << 20)
 /* Deepest nesting of macro uses inside macro arguments. */
 #define PP_MAX_ARG_DEPTH 100
 /* Deepest nesting of an #if expression. */
@@ -74,12 +82,87 @@ static void pp_expand_next(pp_state_t *pp, lex_token_t *t);
  * Small helpers
  * ------------------------------------------------------------------------- */
 
+/* Report that expansion went past its caps (once). */
+static void pp_too_large(pp_state_t *pp, const lex_token_t *at)
+{
+    if (!pp->expansion_reported)
+        diag_error(pp->diag, at->file, at->line, at->column,
+                   "macro expansion grows too large (more than %u macro "
+                   "uses, %u tokens, or %zu MB of tokens at once)",
+                   PP_MAX_EXPANSIONS, PP_MAX_EXPANDED_TOKENS,
+                   PP_MAX_LIVE_BYTES >> 20);
+    pp->expansion_reported = true;
+}
+
+/* The pool: blocks of 2^cls bytes from the arena, given back after use
+ * and reused, so that the memory of expansion stays proportional to
+ * what is alive at once, not to everything ever expanded. */
+#define PP_POOL_MIN_CLASS 6
+
+static unsigned pp_pool_class(size_t bytes)
+{
+    unsigned c = PP_POOL_MIN_CLASS;
+
+    while (c < 8 * sizeof(size_t) - 2 && ((size_t)1 << c) < bytes)
+        c++;
+    return c;
+}
+
+static void *pp_pool_get(pp_state_t *pp, size_t bytes, unsigned *cls)
+{
+    unsigned c = pp_pool_class(bytes);
+    void *p;
+
+    if (c >= sizeof pp->pool / sizeof pp->pool[0])
+        mem_oom(pp->arena);
+    p = pp->pool[c];
+    if (p != NULL)
+        memcpy(&pp->pool[c], p, sizeof(void *));
+    else
+        p = mem_alloc(pp->arena, (size_t)1 << c);
+    pp->live_bytes += (size_t)1 << c;
+    *cls = c;
+    return p;
+}
+
+static void pp_pool_put(pp_state_t *pp, void *p, unsigned cls)
+{
+    if (p == NULL || cls == 0)
+        return;
+    memcpy(p, &pp->pool[cls], sizeof(void *));
+    pp->pool[cls] = p;
+    pp->live_bytes -= (size_t)1 << cls;
+}
+
+static void pp_toks_free(pp_state_t *pp, pp_toks_t *l)
+{
+    pp_pool_put(pp, l->v, l->cls);
+    l->v = NULL;
+    l->n = l->cap = 0;
+    l->cls = 0;
+}
+
+/* Append a token to a list.  Past the caps nothing is added any more
+ * (the error is reported once): macros that double their arguments end
+ * with an error instead of exhausting the machine. */
 static void pp_toks_add(pp_state_t *pp, pp_toks_t *l, const lex_token_t *t)
 {
+    if (++pp->expanded_tokens > PP_MAX_EXPANDED_TOKENS ||
+        pp->live_bytes > PP_MAX_LIVE_BYTES) {
+        pp_too_large(pp, t);
+        return;
+    }
     if (l->n == l->cap) {
-        size_t ncap = l->cap ? l->cap * 2 : 8;
-        l->v = mem_grow(pp->arena, l->v, l->n, ncap, sizeof *l->v);
+        size_t ncap = l->cap ? l->cap * 2 : 4;
+        unsigned cls;
+        lex_token_t *nv = pp_pool_get(pp, ncap * sizeof *nv, &cls);
+        ncap = ((size_t)1 << cls) / sizeof *nv;
+        if (l->n > 0)
+            memcpy(nv, l->v, l->n * sizeof *nv);
+        pp_pool_put(pp, l->v, l->cls);
+        l->v = nv;
         l->cap = ncap;
+        l->cls = cls;
     }
     l->v[l->n++] = *t;
 }
@@ -227,7 +310,7 @@ static void pp_discard_line(pp_file_t *f)
  * ------------------------------------------------------------------------- */
 
 static void pp_push_ctx(pp_state_t *pp, lex_token_t *toks, size_t n,
-                        pp_macro_t *m, bool barrier)
+                        pp_macro_t *m, bool barrier, unsigned cls)
 {
     pp_context_t *c;
 
@@ -243,7 +326,7 @@ static void pp_push_ctx(pp_state_t *pp, lex_token_t *toks, size_t n,
     c->i = 0;
     c->macro = m;
     c->barrier = barrier;
-    pp->expanded_tokens += n;
+    c->cls = cls;
     if (m != NULL)
         m->disabled = true;
 }
@@ -490,7 +573,7 @@ static int64_t pp_expr_cond(pp_expr_t *e, bool live)
 /* Expand a token list on its own (macro argument, #if line). */
 static pp_toks_t pp_expand_list(pp_state_t *pp, lex_token_t *toks, size_t n)
 {
-    pp_toks_t out = { NULL, 0, 0 };
+    pp_toks_t out = { NULL, 0, 0, 0 };
     size_t level;
     lex_token_t t;
 
@@ -501,13 +584,13 @@ static pp_toks_t pp_expand_list(pp_state_t *pp, lex_token_t *toks, size_t n)
                        "macro arguments nested more than %d levels deep",
                        PP_MAX_ARG_DEPTH);
         pp->arg_depth_reported = true;
-        out.v = toks;
-        out.n = n;
-        out.cap = n;
+        unsigned k;
+        for (k = 0; k < n; k++)
+            pp_toks_add(pp, &out, &toks[k]);
         return out;
     }
     pp->list_depth++;
-    pp_push_ctx(pp, toks, n, NULL, true);
+    pp_push_ctx(pp, toks, n, NULL, true, 0);
     level = pp->n_ctx;
     for (;;) {
         pp_expand_next(pp, &t);
@@ -525,7 +608,7 @@ static pp_toks_t pp_expand_list(pp_state_t *pp, lex_token_t *toks, size_t n)
 /* Evaluate the expression of #if / #elif on the rest of the line. */
 static bool pp_eval_line(pp_state_t *pp, pp_file_t *f, const lex_token_t *dir)
 {
-    pp_toks_t raw = { NULL, 0, 0 }, x;
+    pp_toks_t raw = { NULL, 0, 0, 0 }, x;
     pp_expr_t e;
     lex_token_t t;
     int64_t v;
@@ -551,6 +634,7 @@ static bool pp_eval_line(pp_state_t *pp, pp_file_t *f, const lex_token_t *dir)
                            "'defined' needs a macro name, as in "
                            "defined(NAME)");
                 pp_discard_line(f);
+                pp_toks_free(pp, &raw);
                 return false;
             }
             one.kind = LEX_T_INT;
@@ -575,18 +659,22 @@ static bool pp_eval_line(pp_state_t *pp, pp_file_t *f, const lex_token_t *dir)
     e.dir = dir;
     e.failed = false;
     e.depth = 0;
+    v = 0;
     if (x.n == 0) {
         pp_expr_fail(&e, NULL, "#if expression is empty after macro "
                                "expansion");
-        return false;
+    } else {
+        v = pp_expr_cond(&e, true);
+        if (!e.failed && e.i < e.n) {
+            const lex_token_t *p = &e.t[e.i];
+            diag_error(pp->diag, p->file, p->line, p->column,
+                       "unexpected %s in #if expression",
+                       lex_tok_name(p->kind));
+            e.failed = true;
+        }
     }
-    v = pp_expr_cond(&e, true);
-    if (!e.failed && e.i < e.n) {
-        const lex_token_t *p = &e.t[e.i];
-        diag_error(pp->diag, p->file, p->line, p->column,
-                   "unexpected %s in #if expression", lex_tok_name(p->kind));
-        e.failed = true;
-    }
+    pp_toks_free(pp, &x);
+    pp_toks_free(pp, &raw);
     return !e.failed && v != 0;
 }
 
@@ -671,7 +759,7 @@ static void pp_skip_group(pp_state_t *pp)
 static void pp_do_define(pp_state_t *pp, pp_file_t *f, const lex_token_t *dir)
 {
     lex_token_t name, t;
-    pp_toks_t body = { NULL, 0, 0 };
+    pp_toks_t body = { NULL, 0, 0, 0 };
     const char **params = NULL;
     size_t n_params = 0, cap = 0, i;
     bool fn = false;
@@ -840,12 +928,18 @@ static const char *pp_find_include(pp_state_t *pp, const char *name,
 static char *pp_read_file(pp_state_t *pp, const char *path, size_t *len)
 {
     FILE *fp = fopen(path, "rb");
+    struct stat st;
     char *buf;
     long sz;
     size_t got;
 
     if (fp == NULL)
         return NULL;
+    if (fstat(fileno(fp), &st) == 0 && S_ISDIR(st.st_mode)) {
+        fclose(fp);
+        errno = EISDIR;
+        return NULL;
+    }
     if (fseek(fp, 0, SEEK_END) != 0 || (sz = ftell(fp)) < 0 ||
         fseek(fp, 0, SEEK_SET) != 0) {
         int e = errno;
@@ -906,7 +1000,7 @@ static bool pp_do_include(pp_state_t *pp, pp_file_t *f,
 
     if (!lex_header_name(&f->lex, &name, &angled, &line, &col)) {
         /* #include MACRO, expanding to a string literal. */
-        pp_toks_t raw = { NULL, 0, 0 }, x;
+        pp_toks_t raw = { NULL, 0, 0, 0 }, x;
         lex_token_t t;
         while (pp_line_tok(f, &t))
             pp_toks_add(pp, &raw, &t);
@@ -914,12 +1008,16 @@ static bool pp_do_include(pp_state_t *pp, pp_file_t *f,
         if (x.n != 1 || x.v[0].kind != LEX_T_STRING) {
             diag_error(pp->diag, dir->file, dir->line, dir->column,
                        "#include expects \"FILE\" or <FILE>");
+            pp_toks_free(pp, &x);
+            pp_toks_free(pp, &raw);
             return false;
         }
         name = intern_str(pp->names, x.v[0].str);
         angled = false;
         line = x.v[0].line;
         col = x.v[0].column;
+        pp_toks_free(pp, &x);
+        pp_toks_free(pp, &raw);
     } else {
         pp_end_line(pp, f, "include");
     }
@@ -1244,6 +1342,7 @@ static void pp_raw_next(pp_state_t *pp, lex_token_t *t)
             }
             if (c->macro != NULL)
                 c->macro->disabled = false;
+            pp_pool_put(pp, c->toks, c->cls);
             pp->n_ctx--;
             continue;
         }
@@ -1364,24 +1463,44 @@ static long pp_param_index(const pp_macro_t *m, const lex_token_t *t)
 
 /* Collect the arguments of a function-like macro use (after the '(').
  * False (reported) when the list does not end. */
-static bool pp_collect_args(pp_state_t *pp, const pp_macro_t *m,
-                            const lex_token_t *use, pp_toks_t **args_out,
-                            size_t *n_out)
+/* The arguments of one use: n lists in an array from the pool. */
+typedef struct pp_args {
+    pp_toks_t *v;
+    size_t n, cap;
+    unsigned cls;
+} pp_args_t;
+
+static void pp_args_free(pp_state_t *pp, pp_args_t *a)
 {
-    pp_toks_t *args = NULL;
-    size_t n = 0, cap = 0;
+    size_t i;
+
+    for (i = 0; i < a->n; i++)
+        pp_toks_free(pp, &a->v[i]);
+    pp_pool_put(pp, a->v, a->cls);
+    a->v = NULL;
+    a->n = 0;
+}
+
+/* Collect the arguments of a function-like macro use (after the '(').
+ * False (reported, nothing left to free) when the list does not end. */
+static bool pp_collect_args(pp_state_t *pp, const pp_macro_t *m,
+                            const lex_token_t *use, pp_args_t *out)
+{
+    pp_args_t args;
     unsigned depth = 0;
     lex_token_t a;
 
-    cap = 4;
-    args = mem_zalloc(pp->arena, cap * sizeof *args);
-    n = 1;
+    args.v = pp_pool_get(pp, 4 * sizeof *args.v, &args.cls);
+    args.cap = ((size_t)1 << args.cls) / sizeof *args.v;
+    memset(args.v, 0, args.cap * sizeof *args.v);
+    args.n = 1;
     for (;;) {
         pp_raw_next(pp, &a);
         if (a.kind == LEX_T_EOF) {
             diag_error(pp->diag, use->file, use->line, use->column,
                        "unterminated argument list invoking macro '%s'",
                        m->name);
+            pp_args_free(pp, &args);
             return false;
         }
         if (a.kind == LEX_T_LPAREN) {
@@ -1391,19 +1510,24 @@ static bool pp_collect_args(pp_state_t *pp, const pp_macro_t *m,
                 break;
             depth--;
         } else if (a.kind == LEX_T_COMMA && depth == 0) {
-            if (n == cap) {
-                size_t nc = cap * 2;
-                args = mem_grow(pp->arena, args, n, nc, sizeof *args);
-                memset(args + n, 0, (nc - n) * sizeof *args);
-                cap = nc;
+            if (args.n == args.cap) {
+                unsigned cls;
+                pp_toks_t *nv = pp_pool_get(pp, 2 * args.cap * sizeof *nv,
+                                            &cls);
+                size_t ncap = ((size_t)1 << cls) / sizeof *nv;
+                memcpy(nv, args.v, args.n * sizeof *nv);
+                memset(nv + args.n, 0, (ncap - args.n) * sizeof *nv);
+                pp_pool_put(pp, args.v, args.cls);
+                args.v = nv;
+                args.cap = ncap;
+                args.cls = cls;
             }
-            n++;
+            args.n++;
             continue;
         }
-        pp_toks_add(pp, &args[n - 1], &a);
+        pp_toks_add(pp, &args.v[args.n - 1], &a);
     }
-    *args_out = args;
-    *n_out = n;
+    *out = args;
     return true;
 }
 
@@ -1411,12 +1535,16 @@ static bool pp_collect_args(pp_state_t *pp, const pp_macro_t *m,
 static pp_toks_t pp_substitute(pp_state_t *pp, const pp_macro_t *m,
                                const lex_token_t *use, pp_toks_t *args)
 {
-    pp_toks_t out = { NULL, 0, 0 };
-    pp_toks_t *expanded = mem_zalloc(pp->arena,
-                                     (m->n_params + 1) * sizeof *expanded);
-    bool *done = mem_zalloc(pp->arena, (m->n_params + 1) * sizeof *done);
+    pp_toks_t out = { NULL, 0, 0, 0 };
+    unsigned ecls, dcls;
+    pp_toks_t *expanded = pp_pool_get(pp, (m->n_params + 1) *
+                                      sizeof *expanded, &ecls);
+    bool *done = pp_pool_get(pp, (m->n_params + 1) * sizeof *done, &dcls);
     bool placemarker = false;
     size_t i, k;
+
+    memset(expanded, 0, (m->n_params + 1) * sizeof *expanded);
+    memset(done, 0, (m->n_params + 1) * sizeof *done);
 
     for (i = 0; i < m->n_body; i++) {
         const lex_token_t *b = &m->body[i];
@@ -1501,6 +1629,10 @@ static pp_toks_t pp_substitute(pp_state_t *pp, const pp_macro_t *m,
         pp_toks_add(pp, &out, &t);
         placemarker = false;
     }
+    for (i = 0; i < m->n_params; i++)
+        pp_toks_free(pp, &expanded[i]);
+    pp_pool_put(pp, expanded, ecls);
+    pp_pool_put(pp, done, dcls);
     return out;
 }
 
@@ -1525,36 +1657,33 @@ static void pp_expand_next(pp_state_t *pp, lex_token_t *t)
         if (++pp->expansions > PP_MAX_EXPANSIONS ||
             pp->expanded_tokens > PP_MAX_EXPANDED_TOKENS) {
             pp->expansions = PP_MAX_EXPANSIONS + 2;
-            if (!pp->expansion_reported)
-                diag_error(pp->diag, t->file, t->line, t->column,
-                           "macro expansion grows too large (more than %u "
-                           "expansions or %u tokens)", PP_MAX_EXPANSIONS,
-                           PP_MAX_EXPANDED_TOKENS);
-            pp->expansion_reported = true;
+            pp_too_large(pp, t);
             t->noexpand = true;
             return;
         }
         if (m->function_like) {
             lex_token_t nt, use = *t;
-            pp_toks_t *args;
+            pp_args_t args;
             size_t n_args;
             pp_raw_next(pp, &nt);
             if (nt.kind != LEX_T_LPAREN) {
                 if (nt.kind != LEX_T_EOF) {
-                    lex_token_t *one = mem_alloc(pp->arena, sizeof *one);
+                    unsigned cls;
+                    lex_token_t *one = pp_pool_get(pp, sizeof *one, &cls);
                     *one = nt;
-                    pp_push_ctx(pp, one, 1, NULL, false);
+                    pp_push_ctx(pp, one, 1, NULL, false, cls);
                 }
                 return;
             }
             /* After a bad use, the name stands for the whole use, so
                that the parser sees one token instead of a gap. */
-            if (!pp_collect_args(pp, m, &use, &args, &n_args)) {
+            if (!pp_collect_args(pp, m, &use, &args)) {
                 *t = use;
                 t->noexpand = true;
                 return;
             }
-            if (m->n_params == 0 && n_args == 1 && args[0].n == 0)
+            n_args = args.n;
+            if (m->n_params == 0 && n_args == 1 && args.v[0].n == 0)
                 n_args = 0;
             if (n_args != m->n_params) {
                 diag_error(pp->diag, use.file, use.line, use.column,
@@ -1562,18 +1691,28 @@ static void pp_expand_next(pp_state_t *pp, lex_token_t *t)
                            "%s given", m->name, m->n_params,
                            m->n_params == 1 ? "" : "s", n_args,
                            n_args == 1 ? "was" : "were");
+                pp_args_free(pp, &args);
                 *t = use;
                 t->noexpand = true;
                 return;
             }
-            body = pp_substitute(pp, m, &use, args);
+            body = pp_substitute(pp, m, &use, args.v);
+            pp_args_free(pp, &args);
             if (body.n > 0)
                 body.v[0].space = use.space;
-            pp_push_ctx(pp, body.v, body.n, m, false);
+            pp_push_ctx(pp, body.v, body.n, m, false, body.cls);
             continue;
         }
         body.n = m->n_body;
-        body.v = mem_alloc(pp->arena, (body.n ? body.n : 1) * sizeof *body.v);
+        pp->expanded_tokens += body.n;
+        if (pp->live_bytes > PP_MAX_LIVE_BYTES ||
+            pp->expanded_tokens > PP_MAX_EXPANDED_TOKENS) {
+            pp_too_large(pp, t);
+            t->noexpand = true;
+            return;
+        }
+        body.v = pp_pool_get(pp, (body.n ? body.n : 1) * sizeof *body.v,
+                             &body.cls);
         for (i = 0; i < body.n; i++) {
             body.v[i] = m->body[i];
             body.v[i].file = t->file;
@@ -1599,7 +1738,7 @@ static void pp_expand_next(pp_state_t *pp, lex_token_t *t)
             }
             body.n = w;
         }
-        pp_push_ctx(pp, body.v, body.n, m, false);
+        pp_push_ctx(pp, body.v, body.n, m, false, body.cls);
     }
 }
 

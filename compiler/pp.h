@@ -63,6 +63,8 @@ typedef struct pp_state {
     size_t expanded_tokens;
     bool expansion_reported;
     unsigned list_depth;        /* nesting of pp_expand_list */
+    void *pool[48];             /* free blocks of 2^i bytes (pp.c) */
+    size_t live_bytes;          /* pool blocks in use */
     bool arg_depth_reported;
 } pp_state_t;
 

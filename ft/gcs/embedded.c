@@ -71,6 +71,7 @@ gcs_item_t *phx__gcs_item_new(uint8_t kind, const char *group, size_t glen,
     it->group = it->buf;
     memcpy(it->group, group, glen);
     it->group[glen] = '\0';
+    it->gh = phx__gcs_hash(group, glen);
     it->data = (uint8_t *)it->buf + glen + 1;
     if (len)
         memcpy(it->data, data, len);
@@ -767,7 +768,11 @@ static int emb_join(void *state, const char *group, phx_error_t *err)
     if (phx__gcs_map_gets(&b->joined, h, group, len))
         return phx_error_set(err, PHX_EEXIST, "gcs: already in group '%s'",
                              group);
-    char *copy = strdup(group);
+    /* The name alone in a cache line of its own when short: multicast's
+     * membership check touches the map slot and this line only. */
+    char *copy = aligned_alloc(64, (len + 1 + 63) & ~(size_t)63);
+    if (copy)
+        memcpy(copy, group, len + 1);
     gcs_gcmd_t *c = gcmd(GCS_CMD_JOIN, group);
     if (copy == NULL || c == NULL ||
         phx__gcs_map_puts(&b->joined, h, copy, len, copy) != 0) {

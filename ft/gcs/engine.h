@@ -81,6 +81,7 @@ typedef struct gcs_item {
     const char *sender_name; /* interned; set at delivery */
     struct gcs_item *pnext;  /* the sender's own pending list */
     size_t glen, len;
+    uint64_t gh;             /* phx__gcs_hash of the group name */
     char *group;             /* NUL-terminated, inside buf */
     uint8_t *data;           /* inside buf */
     char buf[];
@@ -180,16 +181,22 @@ typedef struct gcs_gm {
     uint64_t provider; /* not ready: who was asked to send it */
 } gcs_gm_t;
 
+/* The first 64 bytes are all that a message's lookup touches (one cache
+ * line, the name inline when short): the cost of a message stays flat
+ * however many groups there are. */
+#define GCS_GROUP_INLINE 40
+
 typedef struct gcs_group {
-    char *name;
-    size_t len;
     uint64_t h;
+    char *name;        /* inl, or a buffer of its own when long */
+    uint32_t len;
+    bool local;        /* this process is a member */
+    bool awaiting;     /* this process waits for the group's state */
+    char inl[GCS_GROUP_INLINE];
+    /* colder */
     uint64_t view_id;
     gcs_gm_t *m;       /* oldest first */
     size_t n, cap;
-    bool local;        /* this process is a member */
-    /* This process waiting for the group's state */
-    bool awaiting;
     uint64_t aw_view, aw_seq;     /* its join position */
     uint64_t provider;
     gcs_ev_t *held_head, *held_tail;

@@ -47,23 +47,31 @@ static gcs_group_t *group_get(gcs_engine_t *e, const char *name, size_t len)
                              len);
 }
 
+static void group_mem_free(gcs_group_t *g)
+{
+    if (g->name != g->inl)
+        free(g->name);
+    free(g);
+}
+
 static gcs_group_t *group_new(gcs_engine_t *e, const char *name, size_t len)
 {
-    gcs_group_t *g = calloc(1, sizeof *g);
+    size_t sz = (sizeof(gcs_group_t) + 63) & ~(size_t)63;
+    gcs_group_t *g = aligned_alloc(64, sz);
     if (g == NULL)
         return NULL;
-    g->name = malloc(len + 1);
+    memset(g, 0, sizeof *g);
+    g->name = len < GCS_GROUP_INLINE ? g->inl : malloc(len + 1);
     if (g->name == NULL) {
         free(g);
         return NULL;
     }
     memcpy(g->name, name, len);
     g->name[len] = '\0';
-    g->len = len;
+    g->len = (uint32_t)len;
     g->h = phx__gcs_hash(name, len);
     if (phx__gcs_map_puts(&e->groups, g->h, g->name, len, g) != 0) {
-        free(g->name);
-        free(g);
+        group_mem_free(g);
         return NULL;
     }
     atomic_store(&e->st_groups, e->groups.n);
@@ -97,8 +105,7 @@ static void group_free(gcs_engine_t *e, gcs_group_t *g)
     phx__gcs_map_dels(&e->groups, g->h, g->name, g->len);
     atomic_store(&e->st_groups, e->groups.n);
     free(g->m);
-    free(g->name);
-    free(g);
+    group_mem_free(g);
 }
 
 static gcs_gm_t *gm_find(gcs_group_t *g, uint64_t id)
@@ -654,7 +661,8 @@ void phx__gcs_groups_deliver(gcs_engine_t *e, gcs_item_t *it)
 {
     switch (it->kind) {
     case GCS_K_APP: {
-        gcs_group_t *g = group_get(e, it->group, it->glen);
+        gcs_group_t *g = phx__gcs_map_gets(&e->groups, it->gh, it->group,
+                                           it->glen);
         if (g && g->local) {
             phx__gcs_item_ref(it);
             it->ev.type = GCS_EV_DELIVER;

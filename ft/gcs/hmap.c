@@ -21,21 +21,9 @@ uint64_t phx__gcs_hash(const void *p, size_t n)
     return h;
 }
 
-/* Spread integer keys (ids are random already, but tests use small ones). */
-static inline uint64_t mix64(uint64_t x)
-{
-    x ^= x >> 33;
-    x *= 0xff51afd7ed558ccdull;
-    x ^= x >> 33;
-    x *= 0xc4ceb9fe1a85ec53ull;
-    x ^= x >> 33;
-    return x;
-}
-
 static inline size_t home(const gcs_map_t *m, const gcs_slot_t *s)
 {
-    uint64_t h = s->key ? s->h : mix64(s->h);
-    return (size_t)h & (m->cap - 1);
+    return (size_t)phx__gcs_mix64(s->h) & (m->cap - 1);
 }
 
 void phx__gcs_map_init(gcs_map_t *m)

@@ -45,6 +45,36 @@ int phx__gcs_map_puts(gcs_map_t *m, uint64_t h, const char *key,
 void *phx__gcs_map_dels(gcs_map_t *m, uint64_t h, const char *key,
                         size_t klen);
 
+/* Slot choice: the hash through a 64-bit finalizer (FNV-1a's low bits
+ * cluster on similar names, and integer keys may be small). */
+static inline uint64_t phx__gcs_mix64(uint64_t x)
+{
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdull;
+    x ^= x >> 33;
+    x *= 0xc4ceb9fe1a85ec53ull;
+    x ^= x >> 33;
+    return x;
+}
+
+/* Ask the cache for the slot where hash h starts probing (a batch of
+ * lookups then overlaps its misses instead of paying them one by one). */
+static inline void phx__gcs_map_prefetch(const gcs_map_t *m, uint64_t h)
+{
+    if (m->cap)
+        __builtin_prefetch(&m->slots[phx__gcs_mix64(h) & (m->cap - 1)]);
+}
+
+/* Second stage: the value in that slot (usually the one looked up). */
+static inline void phx__gcs_map_prefetch_val(const gcs_map_t *m, uint64_t h)
+{
+    if (m->cap) {
+        void *v = m->slots[phx__gcs_mix64(h) & (m->cap - 1)].val;
+        if (v)
+            __builtin_prefetch(v);
+    }
+}
+
 /* Visit every value; fn must not change the map. */
 #define GCS_MAP_FOREACH(m, i)                                               \
     for (size_t i = 0; i < (m)->cap; i++)                                   \

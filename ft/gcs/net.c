@@ -63,13 +63,16 @@ int phx__gcs_net_init(gcs_net_t *n, void *ctx, const char *endpoint,
 
 static void peer_free(gcs_peer_t *p)
 {
-    if (p->mon) {
-        zmq_close(p->mon);
-    }
-    if (p->sock) {
+    /* Stop the monitor before closing its reader: libzmq's I/O thread
+     * sends events with a blocking send while holding the monitor's lock,
+     * so an event emitted after the reader is gone would wedge both it and
+     * the zmq_socket_monitor(NULL) call that waits for that lock. */
+    if (p->sock)
         zmq_socket_monitor(p->sock, NULL, 0);
+    if (p->mon)
+        zmq_close(p->mon);
+    if (p->sock)
         zmq_close(p->sock);
-    }
     free(p->endpoint);
     free(p);
 }

@@ -239,6 +239,8 @@ static gcs_item_t *get_item(gcs_engine_t *e, phx_cdr_reader_t *r,
 /* Sequencer                                                            */
 /* ------------------------------------------------------------------ */
 
+static void prefetch_groups(gcs_engine_t *e, uint64_t lo, uint64_t hi);
+
 static bool am_sequencer(gcs_engine_t *e)
 {
     return e->state == GCS_S_OPERATIONAL && e->n_members > 0 &&
@@ -271,6 +273,7 @@ void phx__gcs_order_on_submit(gcs_engine_t *e, gcs_node_t *from,
     uint32_t n;
     phx_cdr_get_ulong(r, &n);
     bool mine = am_sequencer(e);
+    uint64_t lo = e->ordered_hi + 1;
     for (uint32_t i = 0; i < n && phx_cdr_reader_status(r) == 0; i++) {
         uint64_t sseq;
         /* Only the sender's next sseq is taken: FIFO, no duplicates. */
@@ -278,6 +281,8 @@ void phx__gcs_order_on_submit(gcs_engine_t *e, gcs_node_t *from,
         if (it != NULL)
             order_item(e, from, it);
     }
+    if (e->ordered_hi >= lo)
+        prefetch_groups(e, lo, e->ordered_hi);
 }
 
 /* Send positions [lo, hi] that the log still holds, in DATA frames, to one
@@ -334,6 +339,26 @@ static void advance_recv(gcs_engine_t *e)
         e->seen_hi = e->recv_hi;
 }
 
+/* Each item's group is looked up when it is delivered, a little later.
+ * Items arrive in batches, so the lookups of a whole batch are started at
+ * once here (map slots, then the group records they point to): with many
+ * groups their cache misses overlap instead of being paid one by one at
+ * delivery, and a message costs about the same whatever the number of
+ * groups. */
+static void prefetch_groups(gcs_engine_t *e, uint64_t lo, uint64_t hi)
+{
+    for (uint64_t g = lo; g <= hi; g++) {
+        gcs_item_t *it = log_get(e, g);
+        if (it && it->kind == GCS_K_APP)
+            phx__gcs_map_prefetch(&e->groups, it->gh);
+    }
+    for (uint64_t g = lo; g <= hi; g++) {
+        gcs_item_t *it = log_get(e, g);
+        if (it && it->kind == GCS_K_APP)
+            phx__gcs_map_prefetch_val(&e->groups, it->gh);
+    }
+}
+
 void phx__gcs_order_on_data(gcs_engine_t *e, gcs_node_t *from,
                             phx_cdr_reader_t *r)
 {
@@ -348,6 +373,7 @@ void phx__gcs_order_on_data(gcs_engine_t *e, gcs_node_t *from,
     if (ack > e->seen_hi)
         e->seen_hi = ack;
     bool progress = false;
+    uint64_t lo = UINT64_MAX, hi = 0;
     for (uint32_t i = 0; i < n; i++) {
         uint64_t g, sender, sseq;
         phx_cdr_get_ulonglong(r, &g);
@@ -368,9 +394,15 @@ void phx__gcs_order_on_data(gcs_engine_t *e, gcs_node_t *from,
             continue;
         }
         progress = true;
+        if (g < lo)
+            lo = g;
+        if (g > hi)
+            hi = g;
     }
-    if (progress)
+    if (progress) {
+        prefetch_groups(e, lo, hi);
         advance_recv(e);
+    }
 }
 
 void phx__gcs_order_on_ack(gcs_engine_t *e, gcs_node_t *from,

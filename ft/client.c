@@ -11,7 +11,7 @@
  *
  * Per-call state.  All attempts of one call go through one request, and
  * the ORB re-sends "the same request body and contexts" on a re-issue
- * (phx_client_ri_forward).  So the FT_REQUEST context is itself the state
+ * (phx_client_ri_retry).  So the FT_REQUEST context is itself the state
  * of the call: send_request adds it only when the request does not carry
  * one yet (the first attempt, or the first one that reaches a group after
  * a forward from a plain reference), and every later attempt re-sends it
@@ -23,14 +23,9 @@
  * every attempt, since a LOCATION_FORWARD_PERM may have brought a newer
  * group reference.
  *
- * The one thing that must travel from receive_exception to the next
- * send_request is which profile failed, so that the re-issue goes to the
- * one after it (the ORB would otherwise pick the profile that answered
- * last, i.e. the one that just failed).  The ORB re-issues on the calling
- * thread right after the ending points, so a thread-local record {request
- * info, failed profile} set by receive_exception is consumed by the very
- * next send_request of the same request info on that thread; any other
- * send_request clears it.
+ * A re-issue goes to the group's next profile after the one that failed
+ * (phx_client_ri_retry), which does not count against the ORB's
+ * max_forwards: the expiration time alone bounds the retries.
  */
 #include <stdatomic.h>
 #include <stdio.h>
@@ -57,12 +52,6 @@ struct phx_ft_client {
     atomic_uint next_start;   /* spread: where the next call starts */
     atomic_uint_fast64_t group_requests, reinvocations, expired;
 };
-
-/* Set by receive_exception, consumed by the next send_request. */
-static _Thread_local struct {
-    const phx_client_ri_t *ri;
-    int failed_profile;
-} pending;
 
 static atomic_uint installs;
 
@@ -136,29 +125,20 @@ static int add_request_ctx(phx_ft_client_t *c, phx_client_ri_t *ri,
 static int ft_send_request(void *arg, phx_client_ri_t *ri, phx_env_t *env)
 {
     phx_ft_client_t *c = arg;
-    bool retry = pending.ri == ri && phx_client_ri_attempt(ri) > 1;
-    int failed = pending.failed_profile;
-    pending.ri = NULL;
-
-    phx_ior_t ior;
-    if (phx_object_get_ior(phx_client_ri_effective_target(ri), &ior) !=
-        PHX_OK)
+    const phx_ior_t *ior = phx_client_ri_effective_ior(ri);
+    if (ior == NULL)
         return PHX_OK; /* cannot look: leave the request alone */
-    if (retry && failed >= 0) {
-        /* after a failure on profile 'failed': the next one */
-        select_from(ri, &ior, (uint32_t)failed + 1);
-    } else if (c->spread && phx_client_ri_attempt(ri) == 1 &&
-               ior.profile_count > 1 &&
-               phx_ft_ior_group_version(&ior, -1, NULL) == 1 &&
-               phx__ft_ior_primary(&ior) < 0) {
-        select_from(ri, &ior,
-                    atomic_fetch_add(&c->next_start, 1u) % ior.profile_count);
+    if (c->spread && phx_client_ri_attempt(ri) == 1 &&
+        ior->profile_count > 1 &&
+        phx_ft_ior_group_version(ior, -1, NULL) == 1 &&
+        phx__ft_ior_primary(ior) < 0) {
+        select_from(ri, ior,
+                    atomic_fetch_add(&c->next_start, 1u) % ior->profile_count);
     }
     int prof = phx_client_ri_effective_profile(ri);
     uint32_t version = 0;
-    int group = prof >= 0 ? phx_ft_ior_group_version(&ior, prof, &version)
+    int group = prof >= 0 ? phx_ft_ior_group_version(ior, prof, &version)
                           : 0;
-    phx_ior_fini(&ior);
     if (group != 1)
         return PHX_OK;
 
@@ -246,16 +226,13 @@ static int ft_receive_exception(void *arg, phx_client_ri_t *ri,
         phx_ft_request_ctx_decode(sc->data, sc->len, &rq, NULL) != PHX_OK)
         return PHX_OK;
 
-    phx_object_t *obj = phx_client_ri_effective_target(ri);
     int failed = phx_client_ri_effective_profile(ri);
-    phx_ior_t ior;
-    if (failed < 0 || phx_object_get_ior(obj, &ior) != PHX_OK)
+    const phx_ior_t *ior = phx_client_ri_effective_ior(ri);
+    if (failed < 0 || ior == NULL)
         return PHX_OK;
-    int group = phx_ft_ior_group_version(&ior, failed, NULL);
-    uint32_t profiles = group == 1 ? group_profiles(&ior) : 1;
-    phx_ior_fini(&ior);
-    if (group != 1)
+    if (phx_ft_ior_group_version(ior, failed, NULL) != 1)
         return PHX_OK; /* the failed profile was not a group's */
+    uint32_t profiles = group_profiles(ior);
 
     uint64_t now = phx_ft_time_now();
     if (now >= rq.expiration_time) {
@@ -269,12 +246,11 @@ static int ft_receive_exception(void *arg, phx_client_ri_t *ri,
     PHX_DEBUG(MOD, "re-issuing '%s' (retention id %d) after %s on profile %d",
               phx_client_ri_operation(ri), (int)rq.retention_id,
               phx_sysex_name(env->sysex), failed);
-    int rc = phx_client_ri_forward(ri, obj, false);
-    if (rc == PHX_OK) {
-        pending.ri = ri;
-        pending.failed_profile = failed;
+    /* The next group profile after the one that failed; a retry does not
+     * count as a forward, the expiration time bounds it. */
+    int rc = phx_client_ri_retry(ri, -1);
+    if (rc == PHX_OK)
         atomic_fetch_add(&c->reinvocations, 1);
-    }
     return rc;
 }
 

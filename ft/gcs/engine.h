@@ -291,6 +291,7 @@ typedef struct gcs_engine {
     uint64_t nak_from;
     /* own items: not yet delivered, in sseq order */
     gcs_item_t *pend_head, *pend_tail;
+    gcs_item_t *pend_next; /* first with sseq > sent_sseq, or NULL */
     uint64_t next_sseq;    /* last sseq assigned */
     uint64_t sent_sseq;    /* last sseq submitted in this view */
     uint64_t own_ordered;  /* last own sseq seen ordered in this view */

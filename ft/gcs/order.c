@@ -52,6 +52,8 @@
 /* The log: items by position                                          */
 /* ------------------------------------------------------------------ */
 
+static void pend_resync(gcs_engine_t *e);
+
 static uint64_t log_top(const gcs_engine_t *e)
 {
     return e->log_lo + e->log_cap;
@@ -115,6 +117,7 @@ void phx__gcs_order_reset(gcs_engine_t *e)
     e->nak_from = 0;
     e->sent_sseq = e->own_ordered = e->me ? e->me->last_sseq : 0;
     e->submit_us = e->now;
+    pend_resync(e);
 }
 
 void phx__gcs_order_fini(gcs_engine_t *e)
@@ -135,6 +138,15 @@ gcs_node_t *phx__gcs_sequencer(gcs_engine_t *e)
 /* Own pending items                                                    */
 /* ------------------------------------------------------------------ */
 
+/* Point pend_next at the first own item not submitted in this view. */
+static void pend_resync(gcs_engine_t *e)
+{
+    gcs_item_t *it = e->pend_head;
+    while (it && it->sseq <= e->sent_sseq)
+        it = it->pnext;
+    e->pend_next = it;
+}
+
 void phx__gcs_order_pend(gcs_engine_t *e, gcs_item_t *it)
 {
     it->sender = e->self;
@@ -145,6 +157,8 @@ void phx__gcs_order_pend(gcs_engine_t *e, gcs_item_t *it)
     else
         e->pend_head = it;
     e->pend_tail = it;
+    if (e->pend_next == NULL && it->sseq > e->sent_sseq)
+        e->pend_next = it;
 }
 
 static void pend_pop(gcs_engine_t *e)
@@ -153,6 +167,8 @@ static void pend_pop(gcs_engine_t *e)
     e->pend_head = it->pnext;
     if (e->pend_head == NULL)
         e->pend_tail = NULL;
+    if (e->pend_next == it)
+        e->pend_next = it->pnext;
     if (it->kind == GCS_K_APP)
         atomic_fetch_sub(&e->pending, 1);
     phx__gcs_item_unref(it);
@@ -169,8 +185,9 @@ void phx__gcs_order_requeue(gcs_engine_t *e, gcs_item_t *first)
     /* first: GJOIN items to go ahead of the application's messages, which
      * were queued before this incarnation was in any view. */
     gcs_item_t *old = e->pend_head;
-    e->pend_head = e->pend_tail = NULL;
+    e->pend_head = e->pend_tail = e->pend_next = NULL;
     e->next_sseq = e->me ? e->me->last_sseq : 0;
+    e->sent_sseq = e->own_ordered = e->next_sseq;
     while (first) {
         gcs_item_t *n = first->pnext;
         phx__gcs_order_pend(e, first);
@@ -181,7 +198,7 @@ void phx__gcs_order_requeue(gcs_engine_t *e, gcs_item_t *first)
         phx__gcs_order_pend(e, old);
         old = n;
     }
-    e->sent_sseq = e->own_ordered = e->me ? e->me->last_sseq : 0;
+    pend_resync(e);
 }
 
 /* ------------------------------------------------------------------ */
@@ -519,9 +536,7 @@ static void send_ack(gcs_engine_t *e)
 static void submit_pending(gcs_engine_t *e)
 {
     gcs_node_t *seq = phx__gcs_sequencer(e);
-    gcs_item_t *it = e->pend_head;
-    while (it && it->sseq <= e->sent_sseq)
-        it = it->pnext;
+    gcs_item_t *it = e->pend_next;
     if (it == NULL || seq == NULL)
         return;
     if (e->own_ordered >= e->sent_sseq)
@@ -541,6 +556,7 @@ static void submit_pending(gcs_engine_t *e)
             count++;
             e->sent_sseq = it->sseq;
         }
+        e->pend_next = it;
         phx_cdr_patch_ulong(&e->w, count_pos, count);
         if (phx_cdr_writer_status(&e->w))
             return;
@@ -554,13 +570,12 @@ void phx__gcs_order_pump(gcs_engine_t *e)
         return;
     if (e->state == GCS_S_OPERATIONAL) {
         if (am_sequencer(e)) {
-            for (gcs_item_t *it = e->pend_head; it; it = it->pnext) {
-                if (it->sseq <= e->sent_sseq)
-                    continue;
+            for (gcs_item_t *it = e->pend_next; it; it = it->pnext) {
                 phx__gcs_item_ref(it);
                 order_item(e, e->me, it);
                 e->sent_sseq = it->sseq;
             }
+            e->pend_next = NULL;
         } else {
             submit_pending(e);
         }
@@ -614,6 +629,7 @@ void phx__gcs_order_tick(gcs_engine_t *e)
         /* Not ordered within the repair interval: submit again. */
         e->sent_sseq = e->own_ordered;
         e->submit_us = e->now;
+        pend_resync(e);
         atomic_fetch_add(&e->st_retrans, 1);
     }
 }

@@ -94,9 +94,18 @@ phx_object_t *phx_client_ri_forward_target(const phx_client_ri_t *ri);
  * retry.  permanent also replaces the target's reference. */
 int phx_client_ri_forward(phx_client_ri_t *ri, phx_object_t *obj,
                           bool permanent);
-/* From send_request: skip the profile the ORB chose and use the next one
- * of the effective target's IOR (for load spreading or fail-over). */
+/* From send_request: send to the profile with this index in the effective
+ * target's IOR instead of the one the ORB chose (for load spreading or
+ * fail-over).  PHX_ENOTFOUND when this ORB cannot use that profile. */
 int phx_client_ri_select_profile(phx_client_ri_t *ri, int index);
+/* From receive_exception or receive_other: re-issue the request to the
+ * same effective target, on the profile with this IOR index (-1: the
+ * usable profile after the one that was tried).  Unlike a forward it does
+ * not count against max_forwards: the interceptor bounds its own retries
+ * (the fault-tolerance layer by the request's expiration time). */
+int phx_client_ri_retry(phx_client_ri_t *ri, int profile_index);
+/* The effective target's IOR, borrowed: valid during the point. */
+const phx_ior_t *phx_client_ri_effective_ior(const phx_client_ri_t *ri);
 
 /* ---- server request info ---- */
 

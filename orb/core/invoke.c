@@ -93,6 +93,8 @@ struct phx_request {
     phx_cdr_reader_t rd;
     phx_object_t *fwd;        /* next target (forward or interceptor) */
     bool fwd_perm;
+    bool retry;               /* fwd is a retry of the same target */
+    int retry_profile;        /* IOR profile to retry on; -1: the next */
     phx_object_t *fwd_seen;   /* receive_other: the forward received */
 };
 
@@ -846,6 +848,30 @@ static int follow_forward(phx_request_t *req, phx_env_t *env)
 {
     phx_object_t *fwd = req->fwd;
     req->fwd = NULL;
+    if (req->retry) {
+        /* Same target again, on the profile asked for: not a forward, so
+         * it does not count against max_forwards (the interceptor that
+         * retries bounds its retries). */
+        req->retry = false;
+        phx_object_release(fwd);
+        phx__binding_t *b = req->binding;
+        if (b && b->target_count) {
+            size_t next = (req->tidx + 1) % b->target_count;
+            for (size_t i = 0; req->retry_profile >= 0 &&
+                               i < b->target_count; i++)
+                if (b->targets[i].profile_index == req->retry_profile)
+                    next = i;
+            req->tidx = next;
+        }
+        req->tried = 0;
+        reply_drop(req);
+        req->state = REQ_NEW;
+        if (body_detach(req) != PHX_OK)
+            return phx_env_system(env, PHX_SYSEX_NO_MEMORY, 0,
+                                  PHX_COMPLETED_NO, "out of memory");
+        phx_env_clear(env);
+        return PHX_OK;
+    }
     if (++req->forwards > req->orb->cfg.max_forwards) {
         phx_object_release(fwd);
         return phx_env_system(env, PHX_SYSEX_TRANSIENT,
@@ -1119,6 +1145,25 @@ int phx_client_ri_forward(phx_client_ri_t *ri, phx_object_t *obj,
     r->fwd = phx_object_ref(obj);
     r->fwd_perm = permanent;
     return PHX_OK;
+}
+
+int phx_client_ri_retry(phx_client_ri_t *ri, int profile_index)
+{
+    phx_request_t *r = ri->req;
+    if (r->binding == NULL)
+        return PHX_ESTATE;
+    phx_object_release(r->fwd);
+    r->fwd = phx_object_ref(r->effective);
+    r->fwd_perm = false;
+    r->retry = true;
+    r->retry_profile = profile_index;
+    return PHX_OK;
+}
+
+const phx_ior_t *phx_client_ri_effective_ior(const phx_client_ri_t *ri)
+{
+    const phx_request_t *r = ri->req;
+    return r->binding ? &r->binding->ior : NULL;
 }
 
 int phx_client_ri_select_profile(phx_client_ri_t *ri, int index)

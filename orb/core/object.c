@@ -94,6 +94,11 @@ int phx__object_from_binding(phx_orb_t *orb, phx__binding_t *b,
     phx_object_t *o = calloc(1, sizeof *o);
     if (o == NULL)
         return PHX_ENOMEM;
+    o->type_id = strdup(b->ior.type_id ? b->ior.type_id : "");
+    if (o->type_id == NULL) {
+        free(o);
+        return PHX_ENOMEM;
+    }
     atomic_init(&o->refs, 1);
     o->orb = orb;
     pthread_mutex_init(&o->lock, NULL);
@@ -182,9 +187,9 @@ int phx_object_get_ior(phx_object_t *obj, phx_ior_t *copy)
 
 const char *phx_object_type_id(phx_object_t *obj)
 {
-    /* The type id of the original binding; bindings are immutable and the
-     * current one lives as long as the reference is not forwarded. */
-    return obj->binding->ior.type_id ? obj->binding->ior.type_id : "";
+    /* The type id the reference was made with: it stays valid (and the
+     * same) when a permanent forward replaces the binding. */
+    return obj->type_id;
 }
 
 phx_orb_t *phx_object_orb(phx_object_t *obj)
@@ -205,5 +210,6 @@ void phx_object_release(phx_object_t *obj)
         return;
     phx__binding_unref(obj->binding);
     pthread_mutex_destroy(&obj->lock);
+    free(obj->type_id);
     free(obj);
 }

@@ -47,6 +47,7 @@ typedef struct phx__binding {
 struct phx_object {
     atomic_int refs;
     phx_orb_t *orb;
+    char *type_id;        /* of the IOR the reference was made from */
     pthread_mutex_t lock; /* guards binding and preferred */
     phx__binding_t *binding;
     size_t preferred;     /* target that answered last */

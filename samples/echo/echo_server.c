@@ -117,7 +117,7 @@ int main(int argc, char **argv)
     const char *key = NULL, *ior_file = NULL;
     if (listen == NULL)
         return 1;
-    for (int i = 1; i < argc; i++) {
+    for (int i = 1; i < argc; i += 2) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
@@ -172,7 +172,6 @@ int main(int argc, char **argv)
             free(listen);
             return 2;
         }
-        i++;
     }
     if (nlisten == 0)
         listen[nlisten++] = "tcp://127.0.0.1:*";

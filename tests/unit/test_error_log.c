@@ -105,7 +105,8 @@ static void test_env(void)
 
     /* Every standard id maps back to its enum value. */
     for (int i = 1; i < PHX_SYSEX_COUNT; i++)
-        CU_ASSERT_EQUAL(phx_sysex_from_repo_id(phx_sysex_repo_id(i)), i);
+        CU_ASSERT_EQUAL(phx_sysex_from_repo_id(phx_sysex_repo_id((phx_sysex_t)i)),
+                        (phx_sysex_t)i);
     CU_ASSERT_EQUAL(phx_sysex_from_repo_id("IDL:acme/Odd:1.0"),
                     PHX_SYSEX_NONE);
     phx_env_system_id(&env, "IDL:omg.org/CORBA/Vendor_SPECIFIC:1.0", 1,

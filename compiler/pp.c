@@ -69,8 +69,8 @@ typedef struct pp_toks {
  * PP_MAX_EXPANDED_TOKENS tokens produced in all (time), or when the
  * token lists alive at once exceed PP_MAX_LIVE_BYTES (memory). */
 #define PP_MAX_EXPANSIONS 1000000u
-#define PP_MAX_EXPANDED_TOKENS 2000000u
-#define PP_MAX_LIVE_BYTES ((size_t)64 << 20)
+#define PP_MAX_EXPANDED_TOKENS 1000000u
+#define PP_MAX_LIVE_BYTES ((size_t)32 << 20)
 /* Deepest nesting of macro uses inside macro arguments. */
 #define PP_MAX_ARG_DEPTH 100
 /* Deepest nesting of an #if expression. */

@@ -47,6 +47,11 @@
 /* Frames at least this large are shared between peers, not copied. */
 #define SHARE_MIN 4096
 
+static const char *key_is_value(const void *val)
+{
+    return val;
+}
+
 typedef struct emb {
     gcs_engine_t e;
     /* application thread only */
@@ -513,9 +518,9 @@ static int emb_create(phx_gcs_t *gcs, const phx_gcs_config_t *cfg,
     gcs_engine_t *e = &b->e;
     e->wake_fd = e->app_fd = -1;
     pthread_mutex_init(&e->lock, NULL);
-    phx__gcs_map_init(&e->strings);
+    phx__gcs_map_init_str(&e->strings, key_is_value);
     phx__gcs_map_init(&e->nodes);
-    phx__gcs_map_init(&b->joined);
+    phx__gcs_map_init_str(&b->joined, key_is_value);
     phx__gcs_groups_init(e);
     phx__gcs_fault_init(&e->fault);
     phx_cdr_writer_init(&e->w, 4096);
@@ -768,11 +773,7 @@ static int emb_join(void *state, const char *group, phx_error_t *err)
     if (phx__gcs_map_gets(&b->joined, h, group, len))
         return phx_error_set(err, PHX_EEXIST, "gcs: already in group '%s'",
                              group);
-    /* The name alone in a cache line of its own when short: multicast's
-     * membership check touches the map slot and this line only. */
-    char *copy = aligned_alloc(64, (len + 1 + 63) & ~(size_t)63);
-    if (copy)
-        memcpy(copy, group, len + 1);
+    char *copy = strdup(group);
     gcs_gcmd_t *c = gcmd(GCS_CMD_JOIN, group);
     if (copy == NULL || c == NULL ||
         phx__gcs_map_puts(&b->joined, h, copy, len, copy) != 0) {
@@ -878,6 +879,10 @@ static void emb_stats(void *state, phx_gcs_stats_t *st)
     st->members = atomic_load(&e->st_members);
     st->primary = !atomic_load(&e->blocked) && st->members > 0;
     st->fault_dropped = atomic_load(&e->fault.dropped);
+    pthread_mutex_lock(&e->lock);
+    memcpy(st->state, e->st_state, sizeof st->state);
+    memcpy(st->why, e->st_why, sizeof st->why);
+    pthread_mutex_unlock(&e->lock);
 }
 
 const phx__gcs_backend_t phx__gcs_embedded = {

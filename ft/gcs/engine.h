@@ -181,9 +181,7 @@ typedef struct gcs_gm {
     uint64_t provider; /* not ready: who was asked to send it */
 } gcs_gm_t;
 
-/* The first 64 bytes are all that a message's lookup touches (one cache
- * line, the name inline when short): the cost of a message stays flat
- * however many groups there are. */
+/* Hot fields and a short name share the record's first cache line. */
 #define GCS_GROUP_INLINE 40
 
 typedef struct gcs_group {
@@ -289,6 +287,7 @@ typedef struct gcs_engine {
     uint64_t sent_ack;
     int64_t nak_us;
     uint64_t nak_from;
+    uint64_t nak_to;       /* whom the last NAK went to */
     /* own items: not yet delivered, in sseq order */
     gcs_item_t *pend_head, *pend_tail;
     gcs_item_t *pend_next; /* first with sseq > sent_sseq, or NULL */
@@ -325,6 +324,7 @@ typedef struct gcs_engine {
     atomic_uint_least64_t st_views, st_delivered, st_in, st_out, st_bad,
         st_retrans, st_susp, st_groups;
     atomic_uint st_members;
+    char st_state[16], st_why[128]; /* under lock */
 } gcs_engine_t;
 
 /* ---- embedded.c ---- */

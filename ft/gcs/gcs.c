@@ -71,6 +71,10 @@ int phx_gcs_create(const phx_gcs_config_t *cfg_in,
                              (int)cfg.mode);
     if (cfg.n_seeds && cfg.seeds == NULL)
         return phx_error_set(err, PHX_EINVAL, "gcs: n_seeds without seeds");
+    if (cfg.name && strlen(cfg.name) > PHX_GCS_NAME_MAX)
+        return phx_error_set(err, PHX_EINVAL,
+                             "gcs: member name longer than %d bytes",
+                             PHX_GCS_NAME_MAX);
     const char *bname = cfg.backend ? cfg.backend : "embedded";
     const phx__gcs_backend_t *be = NULL;
     for (size_t i = 0; i < sizeof backends / sizeof backends[0]; i++)

@@ -78,6 +78,18 @@ static gcs_group_t *group_new(gcs_engine_t *e, const char *name, size_t len)
     return g;
 }
 
+/* What a message's delivery needs to know about its group, kept in the
+ * group's map slot so that delivery touches nothing else. */
+#define TAG_LOCAL 1u
+#define TAG_AWAITING 2u
+
+static void sync_tag(gcs_engine_t *e, gcs_group_t *g)
+{
+    uint8_t tag = (uint8_t)((g->local ? TAG_LOCAL : 0) |
+                            (g->awaiting ? TAG_AWAITING : 0));
+    phx__gcs_map_set_tag(&e->groups, g->h, g->name, g->len, tag);
+}
+
 static void ev_list_free(gcs_ev_t *ev)
 {
     while (ev) {
@@ -92,6 +104,7 @@ static void stop_awaiting(gcs_engine_t *e, gcs_group_t *g)
     if (g->awaiting)
         phx__gcs_map_dels(&e->awaiting, g->h, g->name, g->len);
     g->awaiting = false;
+    sync_tag(e, g);
     ev_list_free(g->held_head);
     ev_list_free(g->st_head);
     g->held_head = g->held_tail = NULL;
@@ -318,6 +331,7 @@ static void complete(gcs_engine_t *e, gcs_group_t *g)
     }
     phx__gcs_map_dels(&e->awaiting, g->h, g->name, g->len);
     g->awaiting = false;
+    sync_tag(e, g);
     g->st_next = 0;
     PHX_DEBUG(MOD, "%s: state of '%s' installed (at %llu.%llu)", e->name,
               g->name, (unsigned long long)sv, (unsigned long long)ss);
@@ -626,6 +640,7 @@ static void on_gjoin(gcs_engine_t *e, gcs_item_t *it)
             g->st_us = e->now;
             phx__gcs_map_puts(&e->awaiting, g->h, g->name, g->len, g);
         }
+        sync_tag(e, g);
     } else if (g->local) {
         emit_view(e, g, pv, ps, &j, 1, NULL, 0, false);
         if (prov == e->self)
@@ -645,6 +660,7 @@ static void on_gleave(gcs_engine_t *e, gcs_item_t *it)
         stop_awaiting(e, g);
         emit_view(e, g, pv, ps, NULL, 0, &l, 1, true);
         g->local = false;
+        sync_tag(e, g);
         /* Transfers this process was giving are now someone else's. */
         for (size_t i = 0; i < g->n; i++)
             xfer_drop(e, g->name, g->len, g->m[i].id);
@@ -661,13 +677,18 @@ void phx__gcs_groups_deliver(gcs_engine_t *e, gcs_item_t *it)
 {
     switch (it->kind) {
     case GCS_K_APP: {
-        gcs_group_t *g = phx__gcs_map_gets(&e->groups, it->gh, it->group,
-                                           it->glen);
-        if (g && g->local) {
+        /* The common case reads the group's map slot and nothing else. */
+        uint8_t tag;
+        gcs_group_t *g = phx__gcs_map_gets_tag(&e->groups, it->gh, it->group,
+                                               it->glen, &tag);
+        if (g && (tag & TAG_LOCAL)) {
             phx__gcs_item_ref(it);
             it->ev.type = GCS_EV_DELIVER;
             it->ev.next = NULL;
-            emit(e, g, &it->ev);
+            if (tag & TAG_AWAITING)
+                emit(e, g, &it->ev);
+            else
+                phx__gcs_emit(e, &it->ev);
         }
         break;
     }
@@ -785,7 +806,6 @@ void phx__gcs_groups_blocked(gcs_engine_t *e)
     GCS_MAP_FOREACH(&e->xfers, i)
     phx__gcs_xfer_free(e->xfers.slots[i].val);
     phx__gcs_map_fini(&e->xfers);
-    phx__gcs_map_init(&e->xfers);
 }
 
 static int want_cmp(const void *a, const void *b)
@@ -935,12 +955,27 @@ int phx__gcs_groups_load(gcs_engine_t *e, phx_cdr_reader_t *r)
     return rc;
 }
 
+static const char *group_key(const void *val)
+{
+    return ((const gcs_group_t *)val)->name;
+}
+
+static const char *xfer_key_of(const void *val)
+{
+    return ((const gcs_xfer_t *)val)->key;
+}
+
+static const char *want_key(const void *val)
+{
+    return ((const gcs_want_t *)val)->name;
+}
+
 void phx__gcs_groups_init(gcs_engine_t *e)
 {
-    phx__gcs_map_init(&e->groups);
-    phx__gcs_map_init(&e->awaiting);
-    phx__gcs_map_init(&e->xfers);
-    phx__gcs_map_init(&e->wants);
+    phx__gcs_map_init_str(&e->groups, group_key);
+    phx__gcs_map_init_str(&e->awaiting, group_key);
+    phx__gcs_map_init_str(&e->xfers, xfer_key_of);
+    phx__gcs_map_init_str(&e->wants, want_key);
 }
 
 void phx__gcs_groups_fini(gcs_engine_t *e)

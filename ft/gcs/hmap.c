@@ -21,9 +21,9 @@ uint64_t phx__gcs_hash(const void *p, size_t n)
     return h;
 }
 
-static inline size_t home(const gcs_map_t *m, const gcs_slot_t *s)
+static inline size_t home(const gcs_map_t *m, uint64_t h)
 {
-    return (size_t)phx__gcs_mix64(s->h) & (m->cap - 1);
+    return (size_t)phx__gcs_mix64(h) & (m->cap - 1);
 }
 
 void phx__gcs_map_init(gcs_map_t *m)
@@ -31,23 +31,37 @@ void phx__gcs_map_init(gcs_map_t *m)
     m->slots = NULL;
     m->cap = 0;
     m->n = 0;
+    m->keyof = NULL;
+}
+
+void phx__gcs_map_init_str(gcs_map_t *m, gcs_keyof_fn keyof)
+{
+    phx__gcs_map_init(m);
+    m->keyof = keyof;
 }
 
 void phx__gcs_map_fini(gcs_map_t *m)
 {
+    gcs_keyof_fn keyof = m->keyof;
     free(m->slots);
     phx__gcs_map_init(m);
+    m->keyof = keyof;
 }
 
-static inline bool same(const gcs_slot_t *s, uint64_t h, const char *key,
-                        size_t klen)
+static inline bool same(const gcs_map_t *m, const gcs_slot_t *s, uint64_t h,
+                        const char *key, size_t klen)
 {
     if (s->h != h)
         return false;
     if (key == NULL)
-        return s->key == NULL;
-    return s->key != NULL && s->klen == klen &&
-           memcmp(s->key, key, klen) == 0;
+        return s->klen == GCS_MAP_U64;
+    if (s->klen != klen)
+        return false;
+    size_t in = klen < GCS_MAP_INLINE ? klen : GCS_MAP_INLINE;
+    if (memcmp(s->ikey, key, in) != 0)
+        return false;
+    return klen <= GCS_MAP_INLINE ||
+           memcmp(m->keyof(s->val) + in, key + in, klen - in) == 0;
 }
 
 static gcs_slot_t *find(const gcs_map_t *m, uint64_t h, const char *key,
@@ -55,13 +69,12 @@ static gcs_slot_t *find(const gcs_map_t *m, uint64_t h, const char *key,
 {
     if (m->cap == 0)
         return NULL;
-    gcs_slot_t probe = {.h = h, .key = key};
-    size_t i = home(m, &probe);
+    size_t i = home(m, h);
     for (;;) {
         gcs_slot_t *s = &m->slots[i];
         if (s->val == NULL)
             return NULL;
-        if (same(s, h, key, klen))
+        if (same(m, s, h, key, klen))
             return s;
         i = (i + 1) & (m->cap - 1);
     }
@@ -69,7 +82,7 @@ static gcs_slot_t *find(const gcs_map_t *m, uint64_t h, const char *key,
 
 static void place(gcs_map_t *m, const gcs_slot_t *src)
 {
-    size_t i = home(m, src);
+    size_t i = home(m, src->h);
     while (m->slots[i].val != NULL)
         i = (i + 1) & (m->cap - 1);
     m->slots[i] = *src;
@@ -95,9 +108,12 @@ static int grow(gcs_map_t *m)
 static int put(gcs_map_t *m, uint64_t h, const char *key, size_t klen,
                void *val)
 {
+    if (key != NULL && (klen >= GCS_MAP_U64 || m->keyof == NULL))
+        return PHX_EINVAL;
     gcs_slot_t *s = find(m, h, key, klen);
     if (s != NULL) {
         s->val = val;
+        s->tag = 0;
         return 0;
     }
     if ((m->n + 1) * 4 > m->cap * 3) {
@@ -105,7 +121,16 @@ static int put(gcs_map_t *m, uint64_t h, const char *key, size_t klen,
         if (rc)
             return rc;
     }
-    gcs_slot_t ns = {.h = h, .key = key, .klen = klen, .val = val};
+    gcs_slot_t ns;
+    memset(&ns, 0, sizeof ns);
+    ns.h = h;
+    ns.val = val;
+    if (key == NULL) {
+        ns.klen = GCS_MAP_U64;
+    } else {
+        ns.klen = (uint16_t)klen;
+        memcpy(ns.ikey, key, klen < GCS_MAP_INLINE ? klen : GCS_MAP_INLINE);
+    }
     place(m, &ns);
     m->n++;
     return 0;
@@ -126,7 +151,7 @@ static void *del(gcs_map_t *m, uint64_t h, const char *key, size_t klen)
         j = (j + 1) & mask;
         if (m->slots[j].val == NULL)
             break;
-        size_t k = home(m, &m->slots[j]);
+        size_t k = home(m, m->slots[j].h);
         bool movable = (i <= j) ? (k <= i || k > j) : (k <= i && k > j);
         if (movable) {
             m->slots[i] = m->slots[j];
@@ -157,8 +182,26 @@ void *phx__gcs_map_del64(gcs_map_t *m, uint64_t key)
 void *phx__gcs_map_gets(const gcs_map_t *m, uint64_t h, const char *key,
                         size_t klen)
 {
+    if (m->keyof == NULL)
+        return NULL;
     gcs_slot_t *s = find(m, h, key, klen);
     return s ? s->val : NULL;
+}
+
+void *phx__gcs_map_gets_tag(const gcs_map_t *m, uint64_t h, const char *key,
+                            size_t klen, uint8_t *tag)
+{
+    gcs_slot_t *s = m->keyof ? find(m, h, key, klen) : NULL;
+    *tag = s ? s->tag : 0;
+    return s ? s->val : NULL;
+}
+
+void phx__gcs_map_set_tag(gcs_map_t *m, uint64_t h, const char *key,
+                          size_t klen, uint8_t tag)
+{
+    gcs_slot_t *s = m->keyof ? find(m, h, key, klen) : NULL;
+    if (s)
+        s->tag = tag;
 }
 
 int phx__gcs_map_puts(gcs_map_t *m, uint64_t h, const char *key,
@@ -170,5 +213,7 @@ int phx__gcs_map_puts(gcs_map_t *m, uint64_t h, const char *key,
 void *phx__gcs_map_dels(gcs_map_t *m, uint64_t h, const char *key,
                         size_t klen)
 {
+    if (m->keyof == NULL)
+        return NULL;
     return del(m, h, key, klen);
 }

@@ -116,6 +116,10 @@ static void transition(gcs_engine_t *e, gcs_mstate_t to, const char *fmt,
     PHX_INFO(MOD, "%s: %s -> %s: %s", e->name, phx__gcs_state_name(e->state),
              phx__gcs_state_name(to), t->why);
     e->state = to;
+    pthread_mutex_lock(&e->lock);
+    snprintf(e->st_state, sizeof e->st_state, "%s", phx__gcs_state_name(to));
+    snprintf(e->st_why, sizeof e->st_why, "%s", t->why);
+    pthread_mutex_unlock(&e->lock);
     if (to == GCS_S_FLUSH)
         e->flush_since_us = e->now;
 }
@@ -255,8 +259,10 @@ static int get_entries(phx_cdr_reader_t *r, entry_t **out, size_t *n_out)
         phx_cdr_get_string(r, &v[i].name, &l1);
         phx_cdr_get_string(r, &v[i].endpoint, &l2);
         phx_cdr_get_boolean(r, &v[i].joiner);
-        if (phx_cdr_reader_status(r) == 0 && (l1 == 0 || l2 == 0))
-            phx_cdr_reader_fail(r, PHX_EPROTO, "empty name or endpoint");
+        if (phx_cdr_reader_status(r) == 0 &&
+            (l1 == 0 || l2 == 0 || l1 > GCS_NAME_MAX ||
+             l2 > GCS_ENDPOINT_MAX || v[i].id == 0))
+            phx_cdr_reader_fail(r, PHX_EPROTO, "bad member entry");
     }
     if (phx_cdr_reader_status(r)) {
         free(v);
@@ -614,6 +620,11 @@ static void flush_progress(gcs_engine_t *e)
             return;
         }
         e->f_phase = 2;
+        PHX_INFO(MOD, "%s: flush of view %llu: survivors have %llu..%llu; "
+                 "all fetch up to %llu from %s", e->name,
+                 (unsigned long long)e->f_new, (unsigned long long)lo,
+                 (unsigned long long)cut, (unsigned long long)cut,
+                 holder->name);
         if (cut > e->seen_hi)
             e->seen_hi = cut;
         for (size_t i = 0; i < e->f_n; i++) {
@@ -753,7 +764,8 @@ static void on_join_req(gcs_engine_t *e, const gcs_hdr_t *h,
     phx_cdr_get_ulonglong(r, &prev);
     phx_cdr_get_string(r, &name, &nl);
     phx_cdr_get_string(r, &ep, &el);
-    if (phx_cdr_reader_status(r) || nl == 0 || el == 0 || joiner == 0) {
+    if (phx_cdr_reader_status(r) || nl == 0 || el == 0 || joiner == 0 ||
+        nl > GCS_NAME_MAX || el > GCS_ENDPOINT_MAX) {
         atomic_fetch_add(&e->st_bad, 1);
         return;
     }

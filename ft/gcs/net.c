@@ -27,13 +27,18 @@
 #define SNDHWM 20000
 #define RCVHWM 100000
 
+static const char *peer_key(const void *val)
+{
+    return ((const gcs_peer_t *)val)->endpoint;
+}
+
 int phx__gcs_net_init(gcs_net_t *n, void *ctx, const char *endpoint,
                       size_t max_frame, phx_error_t *err)
 {
     memset(n, 0, sizeof *n);
     n->ctx = ctx;
     n->max_frame = max_frame;
-    phx__gcs_map_init(&n->by_ep);
+    phx__gcs_map_init_str(&n->by_ep, peer_key);
     n->pull = zmq_socket(ctx, ZMQ_PULL);
     if (n->pull == NULL)
         return phx_error_set(err, PHX_EIO, "gcs: cannot create a socket: %s",

@@ -45,8 +45,12 @@
 #include "ft/gcs/engine.h"
 
 #define MOD "gcs.order"
-/* A position further than this above the log's low end is garbage. */
-#define MAX_WINDOW ((uint64_t)1 << 24)
+/* Positions further than this above the log's low end are refused as
+ * garbage, which bounds the log's table (8 MiB of pointers).  Application
+ * messages in flight are bounded far below it by max_pending per sender;
+ * group joins are not flow-controlled, and a process rejoining 10,000
+ * groups puts 20,000 of them (GJOIN, STATE_OK) in flight at once. */
+#define MAX_WINDOW ((uint64_t)1 << 20)
 
 /* ------------------------------------------------------------------ */
 /* The log: items by position                                          */
@@ -256,8 +260,6 @@ static gcs_item_t *get_item(gcs_engine_t *e, phx_cdr_reader_t *r,
 /* Sequencer                                                            */
 /* ------------------------------------------------------------------ */
 
-static void prefetch_groups(gcs_engine_t *e, uint64_t lo, uint64_t hi);
-
 static bool am_sequencer(gcs_engine_t *e)
 {
     return e->state == GCS_S_OPERATIONAL && e->n_members > 0 &&
@@ -290,7 +292,6 @@ void phx__gcs_order_on_submit(gcs_engine_t *e, gcs_node_t *from,
     uint32_t n;
     phx_cdr_get_ulong(r, &n);
     bool mine = am_sequencer(e);
-    uint64_t lo = e->ordered_hi + 1;
     for (uint32_t i = 0; i < n && phx_cdr_reader_status(r) == 0; i++) {
         uint64_t sseq;
         /* Only the sender's next sseq is taken: FIFO, no duplicates. */
@@ -298,8 +299,6 @@ void phx__gcs_order_on_submit(gcs_engine_t *e, gcs_node_t *from,
         if (it != NULL)
             order_item(e, from, it);
     }
-    if (e->ordered_hi >= lo)
-        prefetch_groups(e, lo, e->ordered_hi);
 }
 
 /* Send positions [lo, hi] that the log still holds, in DATA frames, to one
@@ -356,26 +355,6 @@ static void advance_recv(gcs_engine_t *e)
         e->seen_hi = e->recv_hi;
 }
 
-/* Each item's group is looked up when it is delivered, a little later.
- * Items arrive in batches, so the lookups of a whole batch are started at
- * once here (map slots, then the group records they point to): with many
- * groups their cache misses overlap instead of being paid one by one at
- * delivery, and a message costs about the same whatever the number of
- * groups. */
-static void prefetch_groups(gcs_engine_t *e, uint64_t lo, uint64_t hi)
-{
-    for (uint64_t g = lo; g <= hi; g++) {
-        gcs_item_t *it = log_get(e, g);
-        if (it && it->kind == GCS_K_APP)
-            phx__gcs_map_prefetch(&e->groups, it->gh);
-    }
-    for (uint64_t g = lo; g <= hi; g++) {
-        gcs_item_t *it = log_get(e, g);
-        if (it && it->kind == GCS_K_APP)
-            phx__gcs_map_prefetch_val(&e->groups, it->gh);
-    }
-}
-
 void phx__gcs_order_on_data(gcs_engine_t *e, gcs_node_t *from,
                             phx_cdr_reader_t *r)
 {
@@ -390,7 +369,6 @@ void phx__gcs_order_on_data(gcs_engine_t *e, gcs_node_t *from,
     if (ack > e->seen_hi)
         e->seen_hi = ack;
     bool progress = false;
-    uint64_t lo = UINT64_MAX, hi = 0;
     for (uint32_t i = 0; i < n; i++) {
         uint64_t g, sender, sseq;
         phx_cdr_get_ulonglong(r, &g);
@@ -411,15 +389,9 @@ void phx__gcs_order_on_data(gcs_engine_t *e, gcs_node_t *from,
             continue;
         }
         progress = true;
-        if (g < lo)
-            lo = g;
-        if (g > hi)
-            hi = g;
     }
-    if (progress) {
-        prefetch_groups(e, lo, hi);
+    if (progress)
         advance_recv(e);
-    }
 }
 
 void phx__gcs_order_on_ack(gcs_engine_t *e, gcs_node_t *from,
@@ -461,8 +433,10 @@ void phx__gcs_order_nak(gcs_engine_t *e, gcs_node_t *to, uint64_t upto)
     if (to == NULL || to == e->me || upto <= e->recv_hi)
         return;
     uint64_t lo = e->recv_hi + 1;
-    /* Ask again for the same range only after the repair interval. */
-    if (lo == e->nak_from && e->now - e->nak_us < e->rto_us)
+    /* Ask the same member again for the same range only after the repair
+     * interval (another member, e.g. the flush holder, is asked now). */
+    if (lo == e->nak_from && to->id == e->nak_to &&
+        e->now - e->nak_us < e->rto_us)
         return;
     uint64_t hi = upto;
     if (hi - lo >= GCS_NAK_SPAN)
@@ -472,6 +446,7 @@ void phx__gcs_order_nak(gcs_engine_t *e, gcs_node_t *to, uint64_t upto)
     phx_cdr_put_ulonglong(&e->w, hi);
     phx__gcs_send(e, to);
     e->nak_from = lo;
+    e->nak_to = to->id;
     e->nak_us = e->now;
 }
 

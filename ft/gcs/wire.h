@@ -23,6 +23,10 @@
 
 #include <phx/cdr.h>
 
+/* Longest member name and endpoint accepted from the wire. */
+#define GCS_NAME_MAX 255
+#define GCS_ENDPOINT_MAX 1023
+
 #define GCS_WIRE_MAGIC 'G'
 #define GCS_WIRE_VERSION 1
 #define GCS_WIRE_HDR 24

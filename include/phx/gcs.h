@@ -45,8 +45,9 @@ extern "C" {
 
 typedef struct phx_gcs phx_gcs_t;
 
-/* Longest group name, in bytes (no NUL). */
+/* Longest group name and member name, in bytes (no NUL). */
 #define PHX_GCS_GROUP_MAX 255
+#define PHX_GCS_NAME_MAX 255
 
 typedef enum phx_gcs_mode {
     /* Uniform ("safe") delivery: a message is delivered only once every
@@ -228,6 +229,8 @@ typedef struct phx_gcs_stats {
     uint64_t groups;           /* groups known to this process */
     uint32_t members;          /* processes in the current view */
     bool primary;              /* in the primary component */
+    char state[16];            /* membership state ("OPERATIONAL", ...) */
+    char why[128];             /* reason of its last transition */
 } phx_gcs_stats_t;
 
 int phx_gcs_stats(phx_gcs_t *gcs, phx_gcs_stats_t *st);

@@ -225,8 +225,8 @@ static void read_log(ctx_t *c, const char *path, int member)
             m->primary = prim != 0;
             continue;
         }
-        if (sscanf(line, "D %255s %" SCNu64 " %255s %" SCNu64 " %255s", a, &x, b,
-                   &y, d) == 5) {
+        if (sscanf(line, "D %255s %" SCNu64 " %255s %" SCNu64 " %255s", a,
+                   &x, b, &y, d) == 5) {
             c->res->deliveries++;
             group_t *g = group_of(c, a);
             mstate_t *m = mstate_of(&ms, &n_ms, a);

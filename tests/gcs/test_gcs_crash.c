@@ -6,8 +6,12 @@
  * sync marker multicast afterwards), and the checker must find that
  * nothing the victim applied is missing at a survivor (uniform delivery)
  * and that the survivors left the old view together (virtual synchrony).
+ * Also two members at once (the sequencer and a follower, 3 of 5 left),
+ * and the sequencer with loss, duplication, delay and reordering injected
+ * into every member's transport, flush included.
  */
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,17 +35,20 @@ static int wait_view(cluster_t *c, size_t i, const char *group, size_t n)
     }
 }
 
-/* n members send per messages each at rate/s; member victim is killed
- * once member watch has applied kill_at messages. */
-static void crash(size_t n, size_t victim, size_t watch, unsigned per,
-                  const char *rate, const char *kill_at)
+/* n members send per messages each at rate/s; member victim (and
+ * victim2, unless it is SIZE_MAX) is killed once member watch has applied
+ * kill_at messages. */
+static void crash2(size_t n, size_t victim, size_t victim2, size_t watch,
+                   unsigned per, const char *rate, const char *kill_at,
+                   const char *faults)
 {
     cluster_t c;
     CU_ASSERT_FATAL(cl_init(&c, "crash") == 0);
     char send[32];
     snprintf(send, sizeof send, "send %u", per);
     const char *extra[] = {"--group", "g1", "--rate", rate, "--progress",
-                           kill_at, "--timeout", "3000", NULL};
+                           kill_at, "--timeout", "3000",
+                           faults ? "--faults" : NULL, faults, NULL};
     for (size_t i = 0; i < n; i++)
         CU_ASSERT_FATAL(cl_start(&c, i, extra) == 0);
     for (size_t i = 0; i < n; i++)
@@ -53,19 +60,27 @@ static void crash(size_t n, size_t victim, size_t watch, unsigned per,
     CU_ASSERT_FATAL(cl_wait(&c, watch, "PROGRESS g1 ", NULL, NULL,
                             WAIT_MS) == 0);
     cl_kill(&c, victim, SIGKILL);
+    size_t gone = 1;
+    if (victim2 != SIZE_MAX) {
+        cl_kill(&c, victim2, SIGKILL);
+        gone = 2;
+    }
+#define VICTIM(i) ((i) == victim || (i) == victim2)
     for (size_t i = 0; i < n; i++)
-        if (i != victim)
-            CU_ASSERT_FATAL(wait_view(&c, i, "g1", n - 1) == 0);
+        if (!VICTIM(i))
+            CU_ASSERT_FATAL(wait_view(&c, i, "g1", n - gone) == 0);
     /* The survivors finish sending; then one sync marker settles it. */
     for (size_t i = 0; i < n; i++)
-        if (i != victim)
+        if (!VICTIM(i))
             CU_ASSERT_FATAL(cl_wait(&c, i, "SENT g1 ", NULL, NULL,
                                     WAIT_MS) == 0);
-    size_t first = victim == 0 ? 1 : 0;
+    size_t first = 0;
+    while (VICTIM(first))
+        first++;
     CU_ASSERT(cl_ctl(&c, first, "sync end") == 0);
     char ref[CL_LINE] = "", line[CL_LINE], f[64];
     for (size_t i = 0; i < n; i++) {
-        if (i == victim)
+        if (VICTIM(i))
             continue;
         CU_ASSERT_FATAL(cl_wait(&c, i, "SYNC g1 end ", NULL, line,
                                 WAIT_MS) == 0);
@@ -79,28 +94,53 @@ static void crash(size_t n, size_t victim, size_t watch, unsigned per,
     }
     CU_ASSERT(cl_check(&c) == 0);
     cl_fini(&c);
+#undef VICTIM
+}
+
+static void crash(size_t n, size_t victim, size_t watch, unsigned per,
+                  const char *rate, const char *kill_at, const char *faults)
+{
+    crash2(n, victim, SIZE_MAX, watch, per, rate, kill_at, faults);
 }
 
 static void test_kill_sequencer(void)
 {
-    crash(3, 0, 1, 1500, "800", "400");
+    crash(3, 0, 1, 1500, "800", "400", NULL);
 }
 
 static void test_kill_follower(void)
 {
-    crash(4, 2, 0, 1000, "600", "500");
+    crash(4, 2, 0, 1000, "600", "500", NULL);
+}
+
+/* Two at once, the sequencer among them: 3 of 5 remain, a majority. */
+static void test_kill_two(void)
+{
+    crash2(5, 0, 3, 1, 500, "400", "300", NULL);
+}
+
+/* The flush itself under loss, duplication, delay and reordering. */
+static void test_kill_sequencer_faults(void)
+{
+    crash(4, 0, 1, 800, "600", "400",
+          "drop=0.03,dup=0.03,reorder=0.03,delay=0-2,seed=11");
 }
 
 int main(void)
 {
     if (CU_initialize_registry() != CUE_SUCCESS)
         return 1;
-    CU_pSuite s = CU_add_suite_with_setup_and_teardown("gcs_crash", NULL, NULL, NULL, cl_teardown);
+    CU_pSuite s = CU_add_suite_with_setup_and_teardown(
+        "gcs_crash", NULL, NULL, NULL, cl_teardown);
     if (s == NULL ||
         !CU_add_test(s, "kill -9 of the sequencer mid-traffic",
                      test_kill_sequencer) ||
         !CU_add_test(s, "kill -9 of a follower mid-traffic",
-                     test_kill_follower)) {
+                     test_kill_follower) ||
+        !CU_add_test(s, "kill -9 of the sequencer and a follower at once",
+                     test_kill_two) ||
+        !CU_add_test(s, "kill -9 of the sequencer under injected faults",
+                     test_kill_sequencer_faults)) {
         CU_cleanup_registry();
         return 1;
     }

@@ -81,7 +81,8 @@ static void test_partition_two_of_five(void)
     cluster_t c;
     CU_ASSERT_FATAL(cl_init(&c, "part") == 0);
     const char *extra[] = {"--group", "g1", "--rate", "150", "--expect",
-                           "2000", "--progress", "100", NULL};
+                           "2000", "--progress", "100", "--timeout", "2000",
+                           NULL};
     for (size_t i = 0; i < 5; i++)
         CU_ASSERT_FATAL(cl_start(&c, i, extra) == 0);
     for (size_t i = 0; i < 5; i++)
@@ -123,7 +124,8 @@ int main(void)
 {
     if (CU_initialize_registry() != CUE_SUCCESS)
         return 1;
-    CU_pSuite s = CU_add_suite_with_setup_and_teardown("gcs_join", NULL, NULL, NULL, cl_teardown);
+    CU_pSuite s = CU_add_suite_with_setup_and_teardown(
+        "gcs_join", NULL, NULL, NULL, cl_teardown);
     if (s == NULL ||
         !CU_add_test(s, "joiner during traffic gets state + exact suffix",
                      test_join_during_traffic) ||

@@ -84,7 +84,8 @@ int main(void)
 {
     if (CU_initialize_registry() != CUE_SUCCESS)
         return 1;
-    CU_pSuite s = CU_add_suite_with_setup_and_teardown("gcs_order", NULL, NULL, NULL, cl_teardown);
+    CU_pSuite s = CU_add_suite_with_setup_and_teardown(
+        "gcs_order", NULL, NULL, NULL, cl_teardown);
     if (s == NULL ||
         !CU_add_test(s, "3 members, concurrent senders", test_three) ||
         !CU_add_test(s, "5 members, concurrent senders", test_five) ||

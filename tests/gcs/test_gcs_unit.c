@@ -3,7 +3,8 @@
  * service: its hash maps, fault-injection settings and frame header; the
  * delivery-log checker (fed logs that break each guarantee); the public
  * API's errors and flow control; group views, leave and chunked state
- * transfer between handles in one process; garbage frames; 10,000 groups.
+ * transfer between handles in one process; agreed mode; a state larger
+ * than a wire chunk; garbage frames; 10,000 groups.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -29,6 +30,11 @@
 /* Internals                                                            */
 /* ------------------------------------------------------------------ */
 
+static const char *key_is_value(const void *val)
+{
+    return val;
+}
+
 static void test_hmap(void)
 {
     gcs_map_t m;
@@ -46,10 +52,13 @@ static void test_hmap(void)
     CU_ASSERT_PTR_NULL(phx__gcs_map_get64(&m, 3));
     phx__gcs_map_fini(&m);
 
-    static char keys[5000][16];
-    phx__gcs_map_init(&m);
+    /* String keys, short (inline in the slot) and long (compared through
+     * keyof), and the tag kept with a slot. */
+    static char keys[5000][32];
+    phx__gcs_map_init_str(&m, key_is_value);
     for (int i = 0; i < 5000; i++) {
-        int n = snprintf(keys[i], sizeof keys[i], "group-%d", i);
+        int n = snprintf(keys[i], sizeof keys[i],
+                         i % 2 ? "group-%d" : "a-much-longer-group-%d", i);
         CU_ASSERT_EQUAL(phx__gcs_map_puts(&m, phx__gcs_hash(keys[i], (size_t)n),
                                           keys[i], (size_t)n, keys[i]),
                         0);
@@ -66,6 +75,22 @@ static void test_hmap(void)
         CU_ASSERT_PTR_EQUAL(v, i % 3 ? keys[i] : NULL);
     }
     CU_ASSERT_PTR_NULL(phx__gcs_map_gets(&m, phx__gcs_hash("x", 1), "x", 1));
+    /* Same hash, different keys (long and short): never confused. */
+    const char *k1 = "a-much-longer-group-1";
+    CU_ASSERT_PTR_NULL(phx__gcs_map_gets(&m, phx__gcs_hash(keys[2], 22), k1,
+                                         strlen(k1)));
+    size_t n1 = strlen(keys[1]);
+    uint64_t h1 = phx__gcs_hash(keys[1], n1);
+    uint8_t tag = 9;
+    CU_ASSERT_PTR_EQUAL(phx__gcs_map_gets_tag(&m, h1, keys[1], n1, &tag),
+                        keys[1]);
+    CU_ASSERT_EQUAL(tag, 0);
+    phx__gcs_map_set_tag(&m, h1, keys[1], n1, 3);
+    CU_ASSERT_PTR_EQUAL(phx__gcs_map_gets_tag(&m, h1, keys[1], n1, &tag),
+                        keys[1]);
+    CU_ASSERT_EQUAL(tag, 3);
+    CU_ASSERT_PTR_NULL(phx__gcs_map_gets_tag(&m, 1, "zz", 2, &tag));
+    CU_ASSERT_EQUAL(tag, 0);
     phx__gcs_map_fini(&m);
 }
 
@@ -333,6 +358,58 @@ static void n_set_state(phx_gcs_t *g, const char *group, const void *chunk,
 static const phx_gcs_callbacks_t node_cb = {n_deliver, n_view, n_get_state,
                                             n_set_state};
 
+/* A state larger than one wire chunk, checked byte for byte. */
+#define BIG_STATE ((size_t)1536 * 1024 + 17)
+
+typedef struct big {
+    size_t got;
+    unsigned chunks, lasts;
+    bool ok;
+} big_t;
+
+static big_t big_rx;
+
+static uint8_t big_byte(size_t i)
+{
+    return (uint8_t)(i * 2654435761u >> 13);
+}
+
+static int big_get_state(phx_gcs_t *g, const char *group,
+                         phx_gcs_state_writer_t *w, void *arg)
+{
+    (void)g;
+    (void)group;
+    (void)arg;
+    uint8_t *buf = malloc(BIG_STATE);
+    if (buf == NULL)
+        return PHX_ENOMEM;
+    for (size_t i = 0; i < BIG_STATE; i++)
+        buf[i] = big_byte(i);
+    int rc = phx_gcs_state_write(w, buf, BIG_STATE);
+    free(buf);
+    return rc;
+}
+
+static void big_set_state(phx_gcs_t *g, const char *group, const void *chunk,
+                          size_t len, unsigned flags, void *arg)
+{
+    (void)g;
+    (void)group;
+    (void)arg;
+    const uint8_t *p = chunk;
+    if (flags & PHX_GCS_STATE_FIRST) {
+        big_rx.got = 0;
+        big_rx.ok = true;
+    }
+    for (size_t i = 0; i < len; i++)
+        if (p[i] != big_byte(big_rx.got + i))
+            big_rx.ok = false;
+    big_rx.got += len;
+    big_rx.chunks++;
+    if (flags & PHX_GCS_STATE_LAST)
+        big_rx.lasts++;
+}
+
 static int node_start(node_t *n, const char *name, node_t *seed,
                       phx_gcs_config_t *cfg_in)
 {
@@ -472,6 +549,8 @@ static void test_api_errors(void)
     CU_ASSERT(st.primary);
     CU_ASSERT_EQUAL(st.members, 1);
     CU_ASSERT(st.delivered >= (uint64_t)sent);
+    CU_ASSERT_STRING_EQUAL(st.state, "OPERATIONAL");
+    CU_ASSERT(strstr(st.why, "installed view 1") != NULL);
     phx_gcs_destroy(a->g);
     free(a);
     phx_gcs_destroy(NULL);
@@ -548,6 +627,70 @@ static void test_inproc_group(void)
     free(nodes);
 }
 
+static void test_agreed_mode(void)
+{
+    node_t *nodes = calloc(3, sizeof *nodes);
+    CU_ASSERT_FATAL(nodes != NULL);
+    phx_gcs_config_t cfg;
+    phx_gcs_config_init(&cfg);
+    cfg.mode = PHX_GCS_AGREED;
+    phx_error_t err;
+    CU_ASSERT_FATAL(node_start(&nodes[0], "a", NULL, &cfg) == 0);
+    CU_ASSERT_FATAL(node_start(&nodes[1], "b", &nodes[0], &cfg) == 0);
+    CU_ASSERT_FATAL(node_start(&nodes[2], "c", &nodes[0], &cfg) == 0);
+    for (size_t i = 0; i < 3; i++)
+        CU_ASSERT(phx_gcs_join(nodes[i].g, "g", &err) == 0);
+    size_t three = 3;
+    CU_ASSERT_FATAL(pump(nodes, 3, members_are, &three));
+    for (int k = 0; k < 300; k++) {
+        for (size_t i = 0; i < 3; i++) {
+            char m[24];
+            snprintf(m, sizeof m, "%s%d", nodes[i].name, k);
+            while (phx_gcs_multicast(nodes[i].g, "g", m, strlen(m), &err) ==
+                   PHX_EAGAIN)
+                phx_gcs_dispatch(nodes[i].g, 1, NULL);
+        }
+    }
+    unsigned want = 900;
+    CU_ASSERT_FATAL(pump(nodes, 3, delivered_at_least, &want));
+    for (size_t i = 1; i < 3; i++)
+        for (unsigned k = 0; k < 900; k++)
+            CU_ASSERT_STRING_EQUAL(nodes[i].seq[k], nodes[0].seq[k]);
+    for (size_t i = 0; i < 3; i++)
+        phx_gcs_destroy(nodes[i].g);
+    free(nodes);
+}
+
+static void test_big_state(void)
+{
+    phx_gcs_callbacks_t cb = {NULL, NULL, big_get_state, big_set_state};
+    phx_gcs_t *a = NULL, *b = NULL;
+    phx_gcs_config_t cfg;
+    phx_error_t err;
+    phx_gcs_config_init(&cfg);
+    cfg.name = "a";
+    CU_ASSERT_FATAL(phx_gcs_create(&cfg, &cb, NULL, &a, &err) == 0);
+    CU_ASSERT(phx_gcs_join(a, "big", &err) == 0);
+    const char *seed = phx_gcs_endpoint(a);
+    cfg.name = "b";
+    cfg.seeds = &seed;
+    cfg.n_seeds = 1;
+    CU_ASSERT_FATAL(phx_gcs_create(&cfg, &cb, NULL, &b, &err) == 0);
+    memset(&big_rx, 0, sizeof big_rx);
+    CU_ASSERT(phx_gcs_join(b, "big", &err) == 0);
+    int64_t deadline = phx_now_us() + DEADLINE_US;
+    while (big_rx.lasts == 0 && phx_now_us() < deadline) {
+        phx_gcs_dispatch(a, 2, NULL);
+        phx_gcs_dispatch(b, 2, NULL);
+    }
+    CU_ASSERT_EQUAL(big_rx.lasts, 1);
+    CU_ASSERT_EQUAL(big_rx.got, BIG_STATE);
+    CU_ASSERT(big_rx.ok);
+    CU_ASSERT(big_rx.chunks > 5); /* 256 KiB wire chunks */
+    phx_gcs_destroy(b);
+    phx_gcs_destroy(a);
+}
+
 /* ------------------------------------------------------------------ */
 /* Garbage from the network                                             */
 /* ------------------------------------------------------------------ */
@@ -620,6 +763,17 @@ static void test_garbage(void)
     forge(sock, GCS_M_SUSPECT, b.id, 2, huge, 4);
     forge(sock, GCS_M_FLUSH_REQ, b.id, 2, huge, 16);
 
+    /* The frames travel asynchronously: wait until a has seen them (the
+     * random ones alone are 15 malformed frames). */
+    phx_gcs_stats_t st;
+    int64_t deadline = phx_now_us() + DEADLINE_US;
+    do {
+        phx_gcs_dispatch(nodes[0].g, 5, NULL);
+        phx_gcs_dispatch(nodes[1].g, 0, NULL);
+        phx_gcs_stats(nodes[0].g, &st);
+    } while (st.bad_frames < 15 && phx_now_us() < deadline);
+    CU_ASSERT(st.bad_frames >= 15);
+
     /* The group still works and agrees. */
     for (int k = 0; k < 50; k++) {
         char m[16];
@@ -630,10 +784,9 @@ static void test_garbage(void)
     CU_ASSERT(pump(nodes, 2, delivered_at_least, &want));
     for (unsigned k = 0; k < 50; k++)
         CU_ASSERT_STRING_EQUAL(nodes[1].seq[k], nodes[0].seq[k]);
-    phx_gcs_stats_t st;
     phx_gcs_stats(nodes[0].g, &st);
-    CU_ASSERT(st.bad_frames > 0);
     CU_ASSERT(st.primary);
+    CU_ASSERT_EQUAL(st.members, 2);
     zmq_close(sock);
     zmq_ctx_term(ctx);
     phx_gcs_destroy(nodes[0].g);
@@ -709,6 +862,8 @@ int main(void)
         !CU_add_test(s, "API errors and back-pressure", test_api_errors) ||
         !CU_add_test(s, "views, leave, chunked state transfer",
                      test_inproc_group) ||
+        !CU_add_test(s, "agreed mode", test_agreed_mode) ||
+        !CU_add_test(s, "state larger than a wire chunk", test_big_state) ||
         !CU_add_test(s, "garbage frames", test_garbage) ||
         !CU_add_test(s, "10,000 groups", test_ten_thousand_groups)) {
         CU_cleanup_registry();

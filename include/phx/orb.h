@@ -222,6 +222,21 @@ int phx_orb_deactivate(phx_orb_t *orb, const void *key, size_t key_len);
 int phx_orb_make_ref(phx_orb_t *orb, const char *type_id, const void *key,
                      size_t key_len, phx_object_t **ref, phx_error_t *err);
 
+/* Run a request on a servant of this ORB directly, with no transport and
+ * no interceptors: what a replication layer uses to execute, on every
+ * replica, a request it has ordered itself.  body/len is the request body
+ * (the arguments) in byte_order, as it followed an 8-aligned GIOP header.
+ * On success *reply_status is a phx_giop_reply_status (NO_EXCEPTION,
+ * USER_EXCEPTION or SYSTEM_EXCEPTION) and *reply_body (malloc'd, caller
+ * frees) is the reply body in native order, ready for
+ * phx_server_ri_set_reply.  Exceptions are results, not errors: the call
+ * fails only when the reply cannot be produced (PHX_ENOMEM, ...). */
+int phx_orb_invoke_local(phx_orb_t *orb, const void *key, size_t key_len,
+                         const char *operation, const void *body, size_t len,
+                         int byte_order, uint32_t *reply_status,
+                         uint8_t **reply_body, size_t *reply_len,
+                         phx_error_t *err);
+
 /* ---- inside a skeleton ---- */
 
 const char *phx_server_request_operation(const phx_server_request_t *sr);

@@ -800,6 +800,77 @@ static void test_client_retry(void)
     server_stop(&live);
 }
 
+/* A request run on a servant directly, as a replication layer does. */
+static void test_invoke_local(void)
+{
+    server_t s;
+    CU_ASSERT_EQUAL_FATAL(server_start(&s, "inproc://test-local", 0, "L"), 0);
+    phx_cdr_writer_t w;
+    phx_cdr_writer_init(&w, 0);
+    phx_cdr_put_long(&w, 31337);
+    uint32_t st = 99;
+    uint8_t *body = NULL;
+    size_t n = 0;
+    CU_ASSERT_EQUAL(phx_orb_invoke_local(s.orb, "L", 1, "echo_long", w.buf,
+                                         w.len, PHX_CDR_NATIVE, &st, &body,
+                                         &n, NULL),
+                    PHX_OK);
+    CU_ASSERT_EQUAL(st, PHX_GIOP_NO_EXCEPTION);
+    phx_cdr_reader_t r;
+    int32_t v = 0;
+    phx_cdr_reader_init(&r, body, n, PHX_CDR_NATIVE);
+    CU_ASSERT_EQUAL(phx_cdr_get_long(&r, &v), PHX_OK);
+    CU_ASSERT_EQUAL(v, 31337);
+    free(body);
+
+    /* The same argument in the other byte order. */
+    uint8_t swapped[4];
+    uint32_t x = 31337;
+    for (int i = 0; i < 4; i++)
+        swapped[i] = (uint8_t)(x >> (PHX_CDR_NATIVE == PHX_CDR_LITTLE_ENDIAN
+                                         ? 24 - 8 * i
+                                         : 8 * i));
+    CU_ASSERT_EQUAL(phx_orb_invoke_local(
+                        s.orb, "L", 1, "echo_long", swapped, 4,
+                        PHX_CDR_NATIVE == PHX_CDR_LITTLE_ENDIAN
+                            ? PHX_CDR_BIG_ENDIAN
+                            : PHX_CDR_LITTLE_ENDIAN,
+                        &st, &body, &n, NULL),
+                    PHX_OK);
+    phx_cdr_reader_init(&r, body, n, PHX_CDR_NATIVE);
+    CU_ASSERT_EQUAL(phx_cdr_get_long(&r, &v), PHX_OK);
+    CU_ASSERT_EQUAL(v, 31337);
+    free(body);
+
+    /* Exceptions come back as results. */
+    phx_cdr_writer_reset(&w);
+    phx_cdr_put_long(&w, 9);
+    phx_cdr_put_string(&w, "nine");
+    CU_ASSERT_EQUAL(phx_orb_invoke_local(s.orb, "L", 1, "fail", w.buf, w.len,
+                                         PHX_CDR_NATIVE, &st, &body, &n, NULL),
+                    PHX_OK);
+    CU_ASSERT_EQUAL(st, PHX_GIOP_USER_EXCEPTION);
+    const char *id;
+    size_t idn;
+    phx_cdr_reader_init(&r, body, n, PHX_CDR_NATIVE);
+    CU_ASSERT_EQUAL(phx_cdr_get_string(&r, &id, &idn), PHX_OK);
+    CU_ASSERT_STRING_EQUAL(id, ECHO_FAILED_REPO_ID);
+    free(body);
+    CU_ASSERT_EQUAL(phx_orb_invoke_local(s.orb, "nobody", 6, "echo_long",
+                                         w.buf, w.len, PHX_CDR_NATIVE, &st,
+                                         &body, &n, NULL),
+                    PHX_OK);
+    CU_ASSERT_EQUAL(st, PHX_GIOP_SYSTEM_EXCEPTION);
+    phx_giop_sysex_t sx;
+    phx_cdr_reader_init(&r, body, n, PHX_CDR_NATIVE);
+    CU_ASSERT_EQUAL(phx_giop_read_sysex(&r, &sx, NULL), PHX_OK);
+    CU_ASSERT_STRING_EQUAL(sx.repo_id,
+                           phx_sysex_repo_id(PHX_SYSEX_OBJECT_NOT_EXIST));
+    free(body);
+    phx_cdr_writer_fini(&w);
+    server_stop(&s);
+}
+
 int main(void)
 {
     if (CU_initialize_registry() != CUE_SUCCESS)
@@ -816,7 +887,8 @@ int main(void)
         !CU_add_test(s, "interceptor order", test_interceptor_order) ||
         !CU_add_test(s, "location forward", test_location_forward) ||
         !CU_add_test(s, "client retry through interceptor",
-                     test_client_retry)) {
+                     test_client_retry) ||
+        !CU_add_test(s, "local invocation", test_invoke_local)) {
         CU_cleanup_registry();
         return 1;
     }

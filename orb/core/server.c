@@ -372,6 +372,9 @@ static void handle_request(phx__transport_t *tp, phx_inmsg_t *msg,
     sr.body = msg->data + sr.args.pos;
     sr.body_len = msg->len - sr.args.pos;
     bool twoway = sr.gr.response_flags != PHX_GIOP_RESPONSE_NONE;
+    PHX_DEBUG(MOD, "request %u '%s'%s, %zu bytes of arguments",
+              sr.gr.request_id, sr.gr.operation, twoway ? "" : " (oneway)",
+              sr.body_len);
 
     phx_cdr_writer_init(&sr.reply, PHX__REPLY_GAP + 256);
     sr.reply.max = orb->cfg.max_message;

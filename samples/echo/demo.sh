@@ -24,9 +24,12 @@ trap cleanup EXIT
 say() { printf '\n== %s\n' "$*"; }
 
 say "starting echo-server on tcp://127.0.0.1 (any free port), 2 worker threads"
-"$server" --listen tcp://127.0.0.1:* --workers 2 --ior-file "$work/echo.ior" \
-  > "$work/server.out" &
+# Its debug log (one line per request) lets the demo see when a call has
+# reached it.
+PHX_LOG=debug "$server" --listen tcp://127.0.0.1:* --workers 2 \
+  --ior-file "$work/echo.ior" > "$work/server.out" 2> "$work/server.log" &
 srv_pid=$!
+disown "$srv_pid" # no job notice from the shell when it is killed below
 # Wait for the server to publish its reference.
 for _ in $(seq 1 500); do
   [ -s "$work/echo.ior" ] && break
@@ -56,10 +59,12 @@ say "a call that takes too long for its 200 ms timeout"
 say "killing the server (SIGKILL) while a 5 s call is in progress"
 "$client" "@$work/echo.ior" sleep 5000 &
 cli_pid=$!
-# Give the request time to reach the server, then kill it.
-"$client" "@$work/echo.ior" long 1 > /dev/null
+# Wait until the server has the request (its second sleep_ms), then kill it.
+for _ in $(seq 1 500); do
+  [ "$(grep -c "'sleep_ms'" "$work/server.log")" -ge 2 ] && break
+  sleep 0.01
+done
 kill -9 "$srv_pid"
-wait "$srv_pid" 2>/dev/null || true
 srv_pid=
 status=0
 wait "$cli_pid" || status=$?

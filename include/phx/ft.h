@@ -444,3 +444,96 @@ void phx_ft_server_get_stats(const phx_ft_server_t *s,
 #endif
 
 #endif /* PHX_FT_H */
+
+/* The ACTIVE replication declarations below have a guard of their own. */
+#ifndef PHX_FT_ACTIVE_H
+#define PHX_FT_ACTIVE_H
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ------------------------------------------------------------------ */
+/* ACTIVE replication                                                   */
+/* ------------------------------------------------------------------ */
+/*
+ * Every replica of an ACTIVE group runs an ORB serving the same servant
+ * under the same object key, and one phx_ft_active_t, which owns a GCS
+ * handle joined to a group named after the object group and a thread
+ * that dispatches it.  A request carrying FT_REQUEST that reaches a
+ * replica is answered from the replica's reply cache when it has run
+ * before; otherwise it is multicast in total order to every replica and
+ * the worker thread that received it waits until this replica has
+ * delivered and executed it.  Every replica executes every delivered
+ * request once, in delivery order (a duplicate, i.e. a retry of a request
+ * already delivered, is skipped), and keeps its reply in its cache, so a
+ * client retrying on another replica after a crash gets the same reply
+ * without a second execution.  Requests without FT_REQUEST reach the
+ * servant directly, unreplicated.  Described in docs/ft.md.
+ *
+ * The ORB must serve with worker threads (phx_orb_config_t.workers >=
+ * 1): a replicated request blocks the worker that received it until its
+ * delivery.  The servant runs on the dispatch thread for replicated
+ * requests (through phx_orb_invoke_local) and on the ORB's threads for
+ * the others, so it must be thread-safe.  The servant's state reaches a
+ * joining replica through the state callbacks, together with the reply
+ * cache.
+ */
+struct phx_gcs_config;
+struct phx_gcs_view;
+
+typedef struct phx_ft_active phx_ft_active_t;
+
+typedef struct phx_ft_active_config {
+    const char *group;          /* GCS group name (required) */
+    uint32_t wait_ms;           /* longest wait for a delivery before the
+                                 * client is told TRANSIENT, COMPLETED_MAYBE
+                                 * (it then retries); default 10000 */
+    size_t cache_max_entries;   /* reply cache limits (0: defaults) */
+    size_t cache_max_bytes;
+    void *arg;                  /* passed to the callbacks below */
+    /* Optional, on the dispatch thread: every view of the group. */
+    void (*view_change)(void *arg, const struct phx_gcs_view *view);
+    /* Optional: the servant's state for a joining replica (*data
+     * malloc'd, the caller frees it), taken on the dispatch thread after
+     * the last delivered request; and installing such a state on the
+     * joiner before the first request it delivers.  Non-zero: failure. */
+    int (*get_state)(void *arg, uint8_t **data, size_t *len);
+    int (*set_state)(void *arg, const void *data, size_t len);
+} phx_ft_active_config_t;
+
+void phx_ft_active_config_init(phx_ft_active_config_t *cfg);
+
+/*
+ * Create the GCS handle from gcs_cfg (NULL: defaults), join cfg->group,
+ * start the dispatch thread and register the server interceptor for the
+ * servant activated under key.  Call before the ORB serves.  Shut down
+ * with phx_ft_active_shutdown before phx_orb_destroy (the dispatch thread
+ * calls into the ORB), and destroy after it.
+ */
+int phx_ft_active_install(phx_orb_t *orb,
+                          const struct phx_gcs_config *gcs_cfg,
+                          const void *key, size_t key_len,
+                          const phx_ft_active_config_t *cfg,
+                          phx_ft_active_t **out, phx_error_t *err);
+/* The GCS endpoint of this replica (seeds for the next ones). */
+const char *phx_ft_active_gcs_endpoint(phx_ft_active_t *a);
+/* Stop the dispatch thread and leave the GCS; waiting requests and later
+ * ones are answered TRANSIENT, COMPLETED_MAYBE.  Idempotent. */
+void phx_ft_active_shutdown(phx_ft_active_t *a);
+void phx_ft_active_destroy(phx_ft_active_t *a); /* NULL-safe */
+
+typedef struct phx_ft_active_stats {
+    uint64_t multicast;  /* requests this replica ordered for clients */
+    uint64_t executed;   /* delivered requests executed here */
+    uint64_t duplicates; /* delivered requests skipped (already run) */
+    uint64_t replayed;   /* answered from the cache without ordering */
+    uint64_t timeouts;   /* waits that reached wait_ms */
+} phx_ft_active_stats_t;
+void phx_ft_active_get_stats(phx_ft_active_t *a, phx_ft_active_stats_t *st);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* PHX_FT_ACTIVE_H */

@@ -1,0 +1,727 @@
+/*
+ * active.c - ACTIVE replication (include/phx/ft.h, docs/ft.md): requests
+ * carrying FT_REQUEST are multicast in total order through the GCS and
+ * executed by every replica in delivery order; each replica keeps every
+ * reply in its reply cache, so the replica a client reaches answers once
+ * it has executed the request itself, and a retry on any replica is
+ * answered from its cache instead of running twice.
+ *
+ * Threads: ORB workers run the interceptor (look the cache up, queue the
+ * request for multicast, wait for its execution); one dispatch thread
+ * owns the GCS handle (join, multicast, dispatch), and its deliver
+ * callback executes the requests and wakes the waiting workers.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <phx/ft.h>
+#include <phx/gcs.h>
+#include <phx/interceptor.h>
+
+#include "ft/ft_int.h"
+
+/* The reply cache owner of the executions done by the deliver callback. */
+#define OWNER_DELIVER ((uintptr_t)1)
+/* The owner of the look-ups done by workers (begun and abandoned at once
+ * under the lock, never left in progress). */
+#define OWNER_LOOKUP ((uintptr_t)2)
+
+/* A worker waiting for the execution of one request. */
+typedef struct waiter {
+    struct waiter *next;
+    const char *client_id;      /* borrowed from the worker's request */
+    size_t client_id_len;
+    int32_t retention_id;
+    bool done;
+    bool failed;
+    uint32_t status;
+    uint8_t *body;
+    size_t len;
+} waiter_t;
+
+/* A request waiting for the dispatch thread to multicast it. */
+typedef struct outmsg {
+    struct outmsg *next;
+    uint8_t *data;
+    size_t len;
+} outmsg_t;
+
+struct phx_ft_active {
+    phx_orb_t *orb;
+    uint8_t *key;
+    size_t key_len;
+    phx_ft_active_config_t cfg;
+    char *group;
+    phx_gcs_t *gcs;
+    phx_ft_reply_cache_t *cache;
+    phx_server_interceptor_t si;
+
+    pthread_mutex_t lock;       /* everything below, and the cache */
+    pthread_cond_t cond;        /* a waiter was served, or shut down */
+    waiter_t *waiters;
+    outmsg_t *out_head, *out_tail;
+    bool stopping;
+    bool stopped;
+    bool thread_started;
+    pthread_t thread;
+    int wake_fd;
+    phx_ft_active_stats_t stats;
+
+    /* The state transfer being received (dispatch thread only). */
+    uint8_t *st_buf;
+    size_t st_len, st_cap;
+    bool st_failed;
+};
+
+/* ------------------------------------------------------------------ */
+/* The multicast record                                                 */
+/* ------------------------------------------------------------------ */
+/*
+ * Little-endian: u32 client id length, client id, i32 retention id, u64
+ * expiration time, u8 request byte order, u32 operation length,
+ * operation, u32 body length, body.
+ */
+typedef struct record {
+    const char *client_id;
+    size_t client_id_len;
+    int32_t retention_id;
+    uint64_t expiration;
+    int byte_order;
+    const char *op;
+    size_t op_len;
+    const uint8_t *body;
+    size_t body_len;
+} record_t;
+
+static uint8_t *put_u32(uint8_t *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        *p++ = (uint8_t)(v >> (8 * i));
+    return p;
+}
+
+static uint8_t *put_u64(uint8_t *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        *p++ = (uint8_t)(v >> (8 * i));
+    return p;
+}
+
+static uint8_t *put_bytes(uint8_t *p, const void *d, size_t n)
+{
+    if (n)
+        memcpy(p, d, n);
+    return p + n;
+}
+
+static uint8_t *record_encode(const record_t *r, size_t *len)
+{
+    if (r->client_id_len > UINT32_MAX || r->op_len > UINT32_MAX ||
+        r->body_len > UINT32_MAX)
+        return NULL;
+    size_t n = 4 + r->client_id_len + 4 + 8 + 1 + 4 + r->op_len + 4 +
+               r->body_len;
+    uint8_t *buf = malloc(n), *p = buf;
+    if (buf == NULL)
+        return NULL;
+    p = put_u32(p, (uint32_t)r->client_id_len);
+    p = put_bytes(p, r->client_id, r->client_id_len);
+    p = put_u32(p, (uint32_t)r->retention_id);
+    p = put_u64(p, r->expiration);
+    *p++ = (uint8_t)r->byte_order;
+    p = put_u32(p, (uint32_t)r->op_len);
+    p = put_bytes(p, r->op, r->op_len);
+    p = put_u32(p, (uint32_t)r->body_len);
+    p = put_bytes(p, r->body, r->body_len);
+    *len = n;
+    return buf;
+}
+
+typedef struct rd {
+    const uint8_t *p;
+    size_t left;
+    bool bad;
+} rd_t;
+
+static uint64_t get_uint(rd_t *r, int bytes)
+{
+    if (r->bad || r->left < (size_t)bytes) {
+        r->bad = true;
+        return 0;
+    }
+    uint64_t v = 0;
+    for (int i = 0; i < bytes; i++)
+        v |= (uint64_t)r->p[i] << (8 * i);
+    r->p += bytes;
+    r->left -= (size_t)bytes;
+    return v;
+}
+
+static const uint8_t *get_bytes(rd_t *r, size_t n)
+{
+    if (r->bad || r->left < n) {
+        r->bad = true;
+        return NULL;
+    }
+    const uint8_t *p = r->p;
+    r->p += n;
+    r->left -= n;
+    return p;
+}
+
+static bool record_decode(const void *msg, size_t len, record_t *out)
+{
+    rd_t r = {msg, len, false};
+    out->client_id_len = (size_t)get_uint(&r, 4);
+    out->client_id = (const char *)get_bytes(&r, out->client_id_len);
+    out->retention_id = (int32_t)(uint32_t)get_uint(&r, 4);
+    out->expiration = get_uint(&r, 8);
+    out->byte_order = (int)get_uint(&r, 1);
+    out->op_len = (size_t)get_uint(&r, 4);
+    out->op = (const char *)get_bytes(&r, out->op_len);
+    out->body_len = (size_t)get_uint(&r, 4);
+    out->body = get_bytes(&r, out->body_len);
+    return !r.bad && r.left == 0 && out->client_id_len > 0 &&
+           out->op_len > 0 && memchr(out->op, '\0', out->op_len) == NULL;
+}
+
+/* ------------------------------------------------------------------ */
+/* Execution (dispatch thread)                                          */
+/* ------------------------------------------------------------------ */
+
+/* Hand a reply to every worker waiting for this request.  Lock held. */
+static void serve_waiters(phx_ft_active_t *a, const record_t *r,
+                          bool failed, uint32_t status, const uint8_t *body,
+                          size_t len)
+{
+    for (waiter_t *w = a->waiters; w; w = w->next) {
+        if (w->done || w->retention_id != r->retention_id ||
+            w->client_id_len != r->client_id_len ||
+            memcmp(w->client_id, r->client_id, r->client_id_len) != 0)
+            continue;
+        w->done = true;
+        w->failed = failed;
+        w->status = status;
+        if (!failed && len) {
+            w->body = malloc(len);
+            if (w->body == NULL)
+                w->failed = true;
+            else
+                memcpy(w->body, body, len);
+        }
+        w->len = w->body ? len : 0;
+    }
+    pthread_cond_broadcast(&a->cond);
+}
+
+static void on_deliver(phx_gcs_t *gcs, const char *group,
+                       const phx_gcs_member_t *sender, const void *msg,
+                       size_t len, void *arg)
+{
+    (void)gcs;
+    (void)group;
+    (void)sender;
+    phx_ft_active_t *a = arg;
+    record_t r;
+    if (!record_decode(msg, len, &r))
+        return;
+
+    pthread_mutex_lock(&a->lock);
+    phx_ft_cached_reply_t cached = {0, NULL, 0};
+    int res = phx_ft_reply_cache_begin(a->cache, r.client_id,
+                                       r.client_id_len, r.retention_id,
+                                       r.expiration, OWNER_DELIVER, &cached);
+    if (res == PHX_FT_CACHE_HIT) {
+        a->stats.duplicates++;
+        serve_waiters(a, &r, false, cached.reply_status, cached.body,
+                      cached.len);
+        pthread_mutex_unlock(&a->lock);
+        phx_ft_cached_reply_fini(&cached);
+        return;
+    }
+    pthread_mutex_unlock(&a->lock);
+
+    /* Every replica executes the request, whether it could keep the reply
+     * (MISS) or not (FULL, an error): the servants must stay identical. */
+    char *op = malloc(r.op_len + 1);
+    uint8_t *body = malloc(r.body_len ? r.body_len : 1);
+    uint32_t status = 0;
+    uint8_t *reply = NULL;
+    size_t reply_len = 0;
+    bool ok = false;
+    if (op && body) {
+        memcpy(op, r.op, r.op_len);
+        op[r.op_len] = '\0';
+        if (r.body_len)
+            memcpy(body, r.body, r.body_len);
+        ok = phx_orb_invoke_local(a->orb, a->key, a->key_len, op, body,
+                                  r.body_len, r.byte_order, &status, &reply,
+                                  &reply_len, NULL) == PHX_OK;
+    }
+    free(op);
+    free(body);
+
+    pthread_mutex_lock(&a->lock);
+    a->stats.executed++;
+    if (res == PHX_FT_CACHE_MISS) {
+        if (ok)
+            phx_ft_reply_cache_complete(a->cache, r.client_id,
+                                        r.client_id_len, r.retention_id,
+                                        OWNER_DELIVER, status, reply,
+                                        reply_len);
+        else
+            phx_ft_reply_cache_abandon(a->cache, r.client_id,
+                                       r.client_id_len, r.retention_id,
+                                       OWNER_DELIVER);
+    }
+    serve_waiters(a, &r, !ok, status, reply, reply_len);
+    pthread_mutex_unlock(&a->lock);
+    free(reply);
+}
+
+static void on_view(phx_gcs_t *gcs, const char *group,
+                    const phx_gcs_view_t *view, void *arg)
+{
+    (void)gcs;
+    (void)group;
+    phx_ft_active_t *a = arg;
+    if (a->cfg.view_change)
+        a->cfg.view_change(a->cfg.arg, view);
+}
+
+/*
+ * The state of a replica: u32 length of the reply cache serialization,
+ * that serialization, then the servant's state (the rest).
+ */
+static int on_get_state(phx_gcs_t *gcs, const char *group,
+                        phx_gcs_state_writer_t *w, void *arg)
+{
+    (void)gcs;
+    (void)group;
+    phx_ft_active_t *a = arg;
+    phx_cdr_writer_t cw;
+    phx_cdr_writer_init(&cw, 0);
+    pthread_mutex_lock(&a->lock);
+    int rc = phx_ft_reply_cache_serialize(a->cache, &cw);
+    pthread_mutex_unlock(&a->lock);
+    size_t clen = 0;
+    uint8_t *cbuf = rc == PHX_OK ? phx_cdr_writer_steal(&cw, &clen) : NULL;
+    phx_cdr_writer_fini(&cw);
+    if (cbuf == NULL || clen > UINT32_MAX) {
+        free(cbuf);
+        return -1;
+    }
+    uint8_t *user = NULL;
+    size_t ulen = 0;
+    if (a->cfg.get_state && a->cfg.get_state(a->cfg.arg, &user, &ulen)) {
+        free(cbuf);
+        return -1;
+    }
+    uint8_t hdr[4];
+    put_u32(hdr, (uint32_t)clen);
+    rc = phx_gcs_state_write(w, hdr, sizeof hdr);
+    if (rc == PHX_OK)
+        rc = phx_gcs_state_write(w, cbuf, clen);
+    if (rc == PHX_OK && ulen)
+        rc = phx_gcs_state_write(w, user, ulen);
+    free(cbuf);
+    free(user);
+    return rc == PHX_OK ? 0 : -1;
+}
+
+static void on_set_state(phx_gcs_t *gcs, const char *group,
+                         const void *chunk, size_t len, unsigned flags,
+                         void *arg)
+{
+    (void)gcs;
+    (void)group;
+    phx_ft_active_t *a = arg;
+    if (flags & PHX_GCS_STATE_FIRST) {
+        a->st_len = 0;
+        a->st_failed = false;
+    }
+    if (len && !a->st_failed) {
+        if (a->st_len + len > a->st_cap) {
+            size_t cap = a->st_cap ? a->st_cap : 4096;
+            while (cap < a->st_len + len)
+                cap *= 2;
+            uint8_t *p = realloc(a->st_buf, cap);
+            if (p == NULL) {
+                a->st_failed = true;
+                return;
+            }
+            a->st_buf = p;
+            a->st_cap = cap;
+        }
+        memcpy(a->st_buf + a->st_len, chunk, len);
+        a->st_len += len;
+    }
+    if (!(flags & PHX_GCS_STATE_LAST) || a->st_failed || a->st_len == 0)
+        return;
+    rd_t r = {a->st_buf, a->st_len, false};
+    size_t clen = (size_t)get_uint(&r, 4);
+    const uint8_t *cbuf = get_bytes(&r, clen);
+    if (r.bad)
+        return;
+    pthread_mutex_lock(&a->lock);
+    phx_ft_reply_cache_deserialize(a->cache, cbuf, clen, NULL);
+    pthread_mutex_unlock(&a->lock);
+    if (a->cfg.set_state)
+        a->cfg.set_state(a->cfg.arg, r.p, r.left);
+}
+
+/* ------------------------------------------------------------------ */
+/* Dispatch thread                                                      */
+/* ------------------------------------------------------------------ */
+
+static void drain_fd(int fd)
+{
+    uint64_t v;
+    while (read(fd, &v, sizeof v) == (ssize_t)sizeof v)
+        ;
+}
+
+static void *dispatch_main(void *arg)
+{
+    phx_ft_active_t *a = arg;
+    for (;;) {
+        pthread_mutex_lock(&a->lock);
+        bool stop = a->stopping;
+        outmsg_t *out = a->out_head;
+        a->out_head = a->out_tail = NULL;
+        pthread_mutex_unlock(&a->lock);
+        if (stop) {
+            while (out) {
+                outmsg_t *n = out->next;
+                free(out->data);
+                free(out);
+                out = n;
+            }
+            break;
+        }
+        /* Multicast what the workers queued.  A message refused for flow
+         * control goes back to the head of the queue for the next round;
+         * one refused for good (outside the primary component, ...) is
+         * dropped and its waiter told at once, so that its client retries
+         * on another replica. */
+        bool again = false;
+        while (out) {
+            int rc = phx_gcs_multicast(a->gcs, a->group, out->data,
+                                       out->len, NULL);
+            if (rc == PHX_EAGAIN) {
+                outmsg_t *last = out;
+                while (last->next)
+                    last = last->next;
+                pthread_mutex_lock(&a->lock);
+                last->next = a->out_head;
+                if (a->out_head == NULL)
+                    a->out_tail = last;
+                a->out_head = out;
+                pthread_mutex_unlock(&a->lock);
+                again = true;
+                break;
+            }
+            record_t r;
+            if (rc != PHX_OK && record_decode(out->data, out->len, &r)) {
+                pthread_mutex_lock(&a->lock);
+                serve_waiters(a, &r, true, 0, NULL, 0);
+                pthread_mutex_unlock(&a->lock);
+            }
+            outmsg_t *n = out->next;
+            free(out->data);
+            free(out);
+            out = n;
+        }
+        struct pollfd pf[2] = {{phx_gcs_fd(a->gcs), POLLIN, 0},
+                               {a->wake_fd, POLLIN, 0}};
+        if (poll(pf, 2, again ? 1 : 200) < 0 && errno != EINTR)
+            break;
+        if (pf[1].revents & POLLIN)
+            drain_fd(a->wake_fd);
+        if (phx_gcs_dispatch(a->gcs, 0, NULL) < 0)
+            break;
+    }
+    pthread_mutex_lock(&a->lock);
+    a->stopped = true;
+    for (waiter_t *w = a->waiters; w; w = w->next)
+        if (!w->done) {
+            w->done = true;
+            w->failed = true;
+        }
+    pthread_cond_broadcast(&a->cond);
+    pthread_mutex_unlock(&a->lock);
+    return NULL;
+}
+
+static void wake(phx_ft_active_t *a)
+{
+    uint64_t one = 1;
+    ssize_t n = write(a->wake_fd, &one, sizeof one);
+    (void)n;
+}
+
+/* ------------------------------------------------------------------ */
+/* Server interceptor (ORB workers)                                     */
+/* ------------------------------------------------------------------ */
+
+static int transient(phx_env_t *env, const char *why)
+{
+    return phx_env_system(env, PHX_SYSEX_TRANSIENT, 0, PHX_COMPLETED_MAYBE,
+                          "active replication: %s", why);
+}
+
+static int active_receive(void *arg, phx_server_ri_t *ri, phx_env_t *env)
+{
+    phx_ft_active_t *a = arg;
+    const phx_service_context_t *sc =
+        phx_server_ri_request_context(ri, PHX_SC_FT_REQUEST);
+    if (sc == NULL)
+        return PHX_OK;
+    size_t klen;
+    const uint8_t *key = phx_server_ri_object_key(ri, &klen);
+    if (klen != a->key_len || memcmp(key, a->key, klen) != 0)
+        return PHX_OK;
+    phx_ft_request_ctx_t c;
+    phx_error_t err;
+    if (phx_ft_request_ctx_decode(sc->data, sc->len, &c, &err) != PHX_OK ||
+        c.client_id_len == 0)
+        return phx_env_system(env, PHX_SYSEX_BAD_PARAM,
+                              PHX_VMCID | PHX_FT_MINOR_BAD_CONTEXT,
+                              PHX_COMPLETED_NO, "FT_REQUEST: %s",
+                              c.client_id_len ? err.msg : "no client id");
+
+    /* Executed here before: answer from the cache. */
+    pthread_mutex_lock(&a->lock);
+    phx_ft_cached_reply_t cached = {0, NULL, 0};
+    int res = phx_ft_reply_cache_begin(a->cache, c.client_id,
+                                       c.client_id_len, c.retention_id,
+                                       c.expiration_time, OWNER_LOOKUP,
+                                       &cached);
+    if (res == PHX_FT_CACHE_MISS)
+        phx_ft_reply_cache_abandon(a->cache, c.client_id, c.client_id_len,
+                                   c.retention_id, OWNER_LOOKUP);
+    if (res == PHX_FT_CACHE_HIT) {
+        a->stats.replayed++;
+        pthread_mutex_unlock(&a->lock);
+        int rc = phx_server_ri_set_reply(ri, cached.reply_status,
+                                         cached.body, cached.len);
+        phx_ft_cached_reply_fini(&cached);
+        return rc;
+    }
+    pthread_mutex_unlock(&a->lock);
+
+    /* Order it through the GCS. */
+    size_t blen;
+    const uint8_t *body = phx_server_ri_request_body(ri, &blen);
+    const char *op = phx_server_ri_operation(ri);
+    record_t r = {c.client_id, c.client_id_len, c.retention_id,
+                  c.expiration_time, phx_server_ri_request_byte_order(ri),
+                  op, strlen(op), body, body ? blen : 0};
+    size_t mlen;
+    uint8_t *msg = record_encode(&r, &mlen);
+    outmsg_t *om = msg ? malloc(sizeof *om) : NULL;
+    if (om == NULL) {
+        free(msg);
+        return phx_env_system(env, PHX_SYSEX_NO_MEMORY, 0, PHX_COMPLETED_NO,
+                              "active replication: out of memory");
+    }
+    om->next = NULL;
+    om->data = msg;
+    om->len = mlen;
+
+    waiter_t w = {NULL, c.client_id, c.client_id_len, c.retention_id,
+                  false, false, 0, NULL, 0};
+    struct timespec dl;
+    clock_gettime(CLOCK_MONOTONIC, &dl);
+    dl.tv_sec += a->cfg.wait_ms / 1000;
+    dl.tv_nsec += (long)(a->cfg.wait_ms % 1000) * 1000000L;
+    if (dl.tv_nsec >= 1000000000L) {
+        dl.tv_sec++;
+        dl.tv_nsec -= 1000000000L;
+    }
+
+    pthread_mutex_lock(&a->lock);
+    if (a->stopping || a->stopped) {
+        pthread_mutex_unlock(&a->lock);
+        free(msg);
+        free(om);
+        return transient(env, "shutting down");
+    }
+    w.next = a->waiters;
+    a->waiters = &w;
+    if (a->out_tail)
+        a->out_tail->next = om;
+    else
+        a->out_head = om;
+    a->out_tail = om;
+    a->stats.multicast++;
+    pthread_mutex_unlock(&a->lock);
+    wake(a);
+
+    pthread_mutex_lock(&a->lock);
+    int wrc = 0;
+    while (!w.done && wrc != ETIMEDOUT)
+        wrc = pthread_cond_timedwait(&a->cond, &a->lock, &dl);
+    for (waiter_t **pp = &a->waiters; *pp; pp = &(*pp)->next)
+        if (*pp == &w) {
+            *pp = w.next;
+            break;
+        }
+    if (!w.done)
+        a->stats.timeouts++;
+    pthread_mutex_unlock(&a->lock);
+
+    int rc;
+    if (!w.done)
+        rc = transient(env, "not delivered in time");
+    else if (w.failed)
+        rc = transient(env, "not executed here");
+    else
+        rc = phx_server_ri_set_reply(ri, w.status, w.body, w.len);
+    free(w.body);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* Life cycle                                                           */
+/* ------------------------------------------------------------------ */
+
+void phx_ft_active_config_init(phx_ft_active_config_t *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->wait_ms = 10000;
+}
+
+void phx_ft_active_destroy(phx_ft_active_t *a)
+{
+    if (a == NULL)
+        return;
+    phx_ft_active_shutdown(a);
+    phx_gcs_destroy(a->gcs);
+    phx_ft_reply_cache_destroy(a->cache);
+    if (a->wake_fd >= 0)
+        close(a->wake_fd);
+    pthread_mutex_destroy(&a->lock);
+    pthread_cond_destroy(&a->cond);
+    free(a->st_buf);
+    free(a->group);
+    free(a->key);
+    free(a);
+}
+
+void phx_ft_active_shutdown(phx_ft_active_t *a)
+{
+    if (a == NULL)
+        return;
+    pthread_mutex_lock(&a->lock);
+    bool join = a->thread_started;
+    a->thread_started = false;
+    a->stopping = true;
+    pthread_mutex_unlock(&a->lock);
+    if (join) {
+        wake(a);
+        pthread_join(a->thread, NULL);
+    }
+}
+
+int phx_ft_active_install(phx_orb_t *orb,
+                          const struct phx_gcs_config *gcs_cfg,
+                          const void *key, size_t key_len,
+                          const phx_ft_active_config_t *cfg,
+                          phx_ft_active_t **out, phx_error_t *err)
+{
+    if (orb == NULL || key == NULL || key_len == 0 || cfg == NULL ||
+        cfg->group == NULL || out == NULL)
+        return phx_error_set(err, PHX_EINVAL, "active: bad argument");
+    phx_ft_active_t *a = calloc(1, sizeof *a);
+    if (a == NULL)
+        return phx_error_set(err, PHX_ENOMEM, "active: out of memory");
+    a->wake_fd = -1;
+    pthread_mutex_init(&a->lock, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&a->cond, &ca);
+    pthread_condattr_destroy(&ca);
+    a->orb = orb;
+    a->cfg = *cfg;
+    if (a->cfg.wait_ms == 0)
+        a->cfg.wait_ms = 10000;
+    a->key = malloc(key_len);
+    a->key_len = key_len;
+    a->group = strdup(cfg->group);
+    a->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (a->key == NULL || a->group == NULL || a->wake_fd < 0) {
+        phx_ft_active_destroy(a);
+        return phx_error_set(err, PHX_ENOMEM, "active: out of resources");
+    }
+    memcpy(a->key, key, key_len);
+
+    phx_ft_reply_cache_config_t cc;
+    phx_ft_reply_cache_config_init(&cc);
+    if (cfg->cache_max_entries)
+        cc.max_entries = cfg->cache_max_entries;
+    if (cfg->cache_max_bytes)
+        cc.max_bytes = cfg->cache_max_bytes;
+    int rc = phx_ft_reply_cache_create(&cc, &a->cache);
+    if (rc != PHX_OK) {
+        phx_ft_active_destroy(a);
+        return phx_error_set(err, rc, "active: cannot create reply cache");
+    }
+
+    phx_gcs_config_t gc;
+    if (gcs_cfg)
+        gc = *gcs_cfg;
+    else
+        phx_gcs_config_init(&gc);
+    phx_gcs_callbacks_t cb = {on_deliver, on_view, on_get_state,
+                              on_set_state};
+    rc = phx_gcs_create(&gc, &cb, a, &a->gcs, err);
+    if (rc == PHX_OK)
+        rc = phx_gcs_join(a->gcs, a->group, err);
+    if (rc != PHX_OK) {
+        phx_ft_active_destroy(a);
+        return rc;
+    }
+
+    if (pthread_create(&a->thread, NULL, dispatch_main, a) != 0) {
+        phx_ft_active_destroy(a);
+        return phx_error_set(err, PHX_ENOMEM,
+                             "active: cannot start the dispatch thread");
+    }
+    a->thread_started = true;
+    a->si = (phx_server_interceptor_t){
+        .name = "phx-ft-active",
+        .arg = a,
+        .receive_request_service_contexts = active_receive,
+    };
+    rc = phx_orb_add_server_interceptor(orb, &a->si);
+    if (rc != PHX_OK) {
+        phx_ft_active_destroy(a);
+        return phx_error_set(err, rc, "active: cannot add interceptor");
+    }
+    *out = a;
+    return PHX_OK;
+}
+
+const char *phx_ft_active_gcs_endpoint(phx_ft_active_t *a)
+{
+    return a ? phx_gcs_endpoint(a->gcs) : NULL;
+}
+
+void phx_ft_active_get_stats(phx_ft_active_t *a, phx_ft_active_stats_t *st)
+{
+    if (a == NULL) {
+        memset(st, 0, sizeof *st);
+        return;
+    }
+    pthread_mutex_lock(&a->lock);
+    *st = a->stats;
+    pthread_mutex_unlock(&a->lock);
+}

@@ -1,13 +1,16 @@
 /*
  * bench_orb.c - ORB round-trip and throughput benchmarks, each measured
  * against raw libzmq moving the same bytes over the same transport (tcp
- * loopback) with the same process layout.
+ * loopback) with the same process layout; the IIOP figures are measured
+ * against a plain TCP socket ping-pong of the same bytes.
  *
  *   bench_orb [NAME...]          run the figures named (default: all)
  *   bench_orb --list             list the figure names
  *   bench_orb --serve-orb [FD]   server: an Echo object (IOR written to FD)
  *   bench_orb --serve-raw [FD]   server: a ZeroMQ ROUTER echo loop
  *                                (endpoint written to FD)
+ *   bench_orb --serve-tcp [FD]   server: a TCP socket echo loop (port
+ *                                written to FD)
  *
  * The coordinator starts both servers as child processes, learns the size
  * of every ORB request and reply by sending one call of each kind through
@@ -24,7 +27,11 @@
  *
  * Raw server protocol: every frame starts with two native uint32 fields,
  * the size of the reply to send and an opcode (echo, count a oneway,
- * reply with the number of oneways since the last query).
+ * reply with the number of oneways since the last query).  On the TCP
+ * server a message starts with its own size and the size of the reply.
+ *
+ * The ORB server listens on a ZeroMQ and an IIOP endpoint; the IIOP
+ * figures call it through a reference holding only its IIOP profile.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -40,7 +47,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -73,7 +83,7 @@ static int64_t now_ns(void)
 static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2),
                                                      noreturn));
 
-static pid_t children[2];
+static pid_t children[3];
 
 static volatile sig_atomic_t stopping_children;
 
@@ -102,7 +112,8 @@ static void die(const char *fmt, ...)
     exit(1);
 }
 
-static const char *const child_names[2] = {"raw server", "ORB server"};
+static const char *const child_names[3] = {"raw server", "ORB server",
+                                           "TCP server"};
 
 /* A server that dies while we use it ends the benchmark at once, with
  * the reason, instead of a call timing out much later. */
@@ -317,6 +328,78 @@ static int serve_raw(int fd)
     return 0;
 }
 
+/* Read exactly len bytes from a blocking socket; false at EOF or error. */
+static bool read_full(int fd, uint8_t *b, size_t len)
+{
+    size_t off = 0;
+    while (off < len) {
+        ssize_t n = recv(fd, b + off, len - off, 0);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return false;
+        off += (size_t)n;
+    }
+    return true;
+}
+
+static bool write_full(int fd, const uint8_t *b, size_t len)
+{
+    size_t off = 0;
+    while (off < len) {
+        ssize_t n = send(fd, b + off, len - off, MSG_NOSIGNAL);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return false;
+        off += (size_t)n;
+    }
+    return true;
+}
+
+static int serve_tcp(int fd)
+{
+    int ls = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t al = sizeof a;
+    if (ls < 0 || bind(ls, (struct sockaddr *)&a, sizeof a) != 0 ||
+        listen(ls, 8) != 0 ||
+        getsockname(ls, (struct sockaddr *)&a, &al) != 0) {
+        fprintf(stderr, "bench_orb: TCP server: %s\n", strerror(errno));
+        return 1;
+    }
+    uint8_t *buf = calloc(1, RAW_MAX_FRAME);
+    if (buf == NULL)
+        return 1;
+    server_signals();
+    char port[16];
+    snprintf(port, sizeof port, "%u", (unsigned)ntohs(a.sin_port));
+    announce(fd, port);
+    while (!server_stop) {
+        int c = accept(ls, NULL, NULL);
+        if (c < 0) {
+            if (errno == EINTR)
+                continue;
+            break;
+        }
+        int one = 1;
+        setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        uint32_t hdr[2];
+        while (!server_stop && read_full(c, (uint8_t *)hdr, sizeof hdr)) {
+            if (hdr[0] < sizeof hdr || hdr[0] > RAW_MAX_FRAME ||
+                hdr[1] > RAW_MAX_FRAME ||
+                !read_full(c, buf, hdr[0] - sizeof hdr) ||
+                !write_full(c, buf, hdr[1]))
+                break;
+        }
+        close(c);
+    }
+    close(ls);
+    free(buf);
+    return 0;
+}
+
 static int impl_echo_long(void *self, int32_t v, int32_t *ret, phx_env_t *env)
 {
     (void)self;
@@ -385,11 +468,11 @@ static const Echo_impl bench_echo_impl = {
 
 static int serve_orb(int fd)
 {
-    const char *listen[] = {"tcp://127.0.0.1:*"};
+    const char *listen[] = {"tcp://127.0.0.1:*", "iiop://127.0.0.1:*"};
     phx_orb_config_t cfg;
     phx_orb_config_init(&cfg);
     cfg.listen = listen;
-    cfg.listen_count = 1;
+    cfg.listen_count = 2;
     phx_error_t err;
     phx_error_clear(&err);
     if (phx_orb_create(&cfg, &server_orb, &err) != PHX_OK) {
@@ -721,20 +804,25 @@ typedef struct figure {
     double iters;         /* per run at BENCH_SCALE=1 */
     bool pinned;
     bool selected;
+    bool iiop;            /* over IIOP, against a raw TCP ping-pong */
 } figure_t;
 
 static figure_t figures[] = {
-    {"orb_echo_long", "zmq_rt_small", K_RT, 0, 8000, false, false},
+    {"orb_echo_long", "zmq_rt_small", K_RT, 0, 8000, false, false, false},
     {"orb_echo_long_pinned", "zmq_rt_small_pinned", K_RT, 0, 8000, true,
-     false},
-    {"orb_echo_1k", "zmq_rt_1k", K_RT, 1024, 8000, false, false},
+     false, false},
+    {"orb_echo_1k", "zmq_rt_1k", K_RT, 1024, 8000, false, false, false},
     {"orb_echo_1k_pinned", "zmq_rt_1k_pinned", K_RT, 1024, 8000, true,
-     false},
-    {"orb_echo_64k", "zmq_rt_64k", K_RT, 65536, 1500, false, false},
+     false, false},
+    {"orb_echo_64k", "zmq_rt_64k", K_RT, 65536, 1500, false, false, false},
     {"orb_echo_64k_pinned", "zmq_rt_64k_pinned", K_RT, 65536, 1500, true,
-     false},
-    {"orb_pipelined", "zmq_pipelined", K_PIPE, 0, 60000, false, false},
-    {"orb_oneway", "zmq_oneway", K_ONEWAY, 0, 100000, false, false},
+     false, false},
+    {"orb_pipelined", "zmq_pipelined", K_PIPE, 0, 60000, false, false, false},
+    {"orb_oneway", "zmq_oneway", K_ONEWAY, 0, 100000, false, false, false},
+    {"orb_iiop_echo_long", "tcp_rt_small", K_RT, 0, 8000, false, false,
+     true},
+    {"orb_iiop_echo_long_pinned", "tcp_rt_small_pinned", K_RT, 0, 8000, true,
+     false, true},
 };
 #define NFIGURES (sizeof figures / sizeof figures[0])
 
@@ -870,17 +958,20 @@ static void raw_expect(raw_client_t *c, size_t want)
 
 typedef struct target {
     raw_client_t raw;
+    int tcp;              /* connection to the TCP server */
     phx_object_t *obj;
+    phx_object_t *iiop;   /* the ORB server through its IIOP profile */
     int32_t pings_seen;  /* ORB server's ping count after the last check */
     uint8_t *payload;    /* source of echo_octets arguments */
 } target_t;
 
-static void orb_rt(target_t *t, size_t payload, int32_t i, bool check)
+static void orb_rt(target_t *t, phx_object_t *obj, size_t payload, int32_t i,
+                   bool check)
 {
     phx_env_t env = PHX_ENV_INIT;
     if (payload == 0) {
         int32_t ret = 0;
-        if (Echo_echo_long(t->obj, i, &ret, &env) != PHX_OK)
+        if (Echo_echo_long(obj, i, &ret, &env) != PHX_OK)
             orb_fail("Echo::echo_long", &env);
         if (ret != i)
             die("Echo::echo_long(%d) returned %d", i, ret);
@@ -888,7 +979,7 @@ static void orb_rt(target_t *t, size_t payload, int32_t i, bool check)
     }
     uint8_t *out = NULL;
     size_t out_len = 0;
-    if (Echo_echo_octets(t->obj, t->payload, payload, &out, &out_len,
+    if (Echo_echo_octets(obj, t->payload, payload, &out, &out_len,
                          &env) != PHX_OK)
         orb_fail("Echo::echo_octets", &env);
     if (out_len != payload || (check && memcmp(out, t->payload, payload)))
@@ -897,14 +988,27 @@ static void orb_rt(target_t *t, size_t payload, int32_t i, bool check)
     free(out);
 }
 
+/* One TCP ping-pong: qlen bytes there, plen bytes back. */
+static void tcp_rt(target_t *t, size_t qlen, size_t plen)
+{
+    uint32_t hdr[2] = {(uint32_t)qlen, (uint32_t)plen};
+    memcpy(t->raw.buf, hdr, sizeof hdr);
+    if (!write_full(t->tcp, t->raw.buf, qlen) ||
+        !read_full(t->tcp, t->raw.buf + RAW_MAX_FRAME / 2, plen))
+        die("raw TCP round trip: %s", strerror(errno));
+}
+
 static void run_rt(target_t *t, const figure_t *f, bool orb, size_t n,
                    size_t warm, run_t *r)
 {
     int k = f->payload == 0 ? F_LONG : f->payload <= 1024 ? F_1K : F_64K;
     size_t qlen = frames.request[k], plen = frames.reply[k];
+    phx_object_t *obj = f->iiop ? t->iiop : t->obj;
     for (size_t i = 0; i < warm; i++) {
         if (orb) {
-            orb_rt(t, f->payload, (int32_t)i, true);
+            orb_rt(t, obj, f->payload, (int32_t)i, true);
+        } else if (f->iiop) {
+            tcp_rt(t, qlen, plen);
         } else {
             raw_send(&t->raw, qlen, (uint32_t)plen, RAW_ECHO);
             raw_expect(&t->raw, plen);
@@ -915,7 +1019,9 @@ static void run_rt(target_t *t, const figure_t *f, bool orb, size_t n,
     for (size_t i = 0; i < n; i++) {
         int64_t t0 = now_ns();
         if (orb) {
-            orb_rt(t, f->payload, (int32_t)i, false);
+            orb_rt(t, obj, f->payload, (int32_t)i, false);
+        } else if (f->iiop) {
+            tcp_rt(t, qlen, plen);
         } else {
             raw_send(&t->raw, qlen, (uint32_t)plen, RAW_ECHO);
             raw_expect(&t->raw, plen);
@@ -1099,10 +1205,52 @@ static void run_figure(target_t *t, const figure_t *f, double scale,
 /* Main                                                                 */
 /* ------------------------------------------------------------------ */
 
+/* A reference to the same object holding only its IIOP profile. */
+static phx_object_t *iiop_only(phx_orb_t *orb, phx_object_t *obj)
+{
+    phx_ior_t all, one;
+    phx_ior_init(&one);
+    if (phx_object_get_ior(obj, &all) != PHX_OK)
+        die("cannot read the ORB server's reference");
+    int rc = phx_ior_set_type_id(&one, all.type_id);
+    bool found = false;
+    for (uint32_t i = 0; rc == PHX_OK && i < all.profile_count; i++) {
+        if (all.profiles[i].tag == PHX_TAG_INTERNET_IOP && !found) {
+            rc = phx_ior_add_profile(&one, PHX_TAG_INTERNET_IOP,
+                                     all.profiles[i].data,
+                                     all.profiles[i].len);
+            found = true;
+        }
+    }
+    phx_object_t *o = NULL;
+    phx_error_t err;
+    phx_error_clear(&err);
+    if (rc != PHX_OK || !found ||
+        phx_object_from_ior(orb, &one, &o, &err) != PHX_OK)
+        die("the ORB server's reference has no usable IIOP profile %s",
+            err.msg);
+    phx_ior_fini(&one);
+    phx_ior_fini(&all);
+    return o;
+}
+
+static int tcp_open(const char *port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_port = htons((uint16_t)atoi(port))};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof a) != 0)
+        die("cannot connect to the TCP server: %s", strerror(errno));
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    return fd;
+}
+
 static void usage(FILE *out)
 {
     fprintf(out, "usage: bench_orb [NAME...] | --list | --serve-orb [FD] | "
-                 "--serve-raw [FD]\n"
+                 "--serve-raw [FD] | --serve-tcp [FD]\n"
                  "  NAME: a figure or a baseline name (--list shows them)\n"
                  "  env: BENCH_SCALE (default 1), BENCH_RUNS (default 9), "
                  "BENCH_VERBOSE=1, BENCH_TIMEOUT (s, default 900)\n");
@@ -1151,6 +1299,8 @@ int main(int argc, char **argv)
         return serve_raw(server_fd(argc, argv));
     if (argc >= 2 && strcmp(argv[1], "--serve-orb") == 0)
         return serve_orb(server_fd(argc, argv));
+    if (argc >= 2 && strcmp(argv[1], "--serve-tcp") == 0)
+        return serve_tcp(server_fd(argc, argv));
     if (argc >= 2 && (strcmp(argv[1], "--help") == 0 ||
                       strcmp(argv[1], "-h") == 0)) {
         usage(stdout);
@@ -1190,9 +1340,10 @@ int main(int argc, char **argv)
     CPU_ZERO(&cpu0);
     CPU_SET(first_cpu, &cpu0);
 
-    char *raw_ep, *ior;
+    char *raw_ep, *ior, *tcp_port;
     children[0] = spawn_server("--serve-raw", &raw_ep);
     children[1] = spawn_server("--serve-orb", &ior);
+    children[2] = spawn_server("--serve-tcp", &tcp_port);
     sa.sa_handler = on_sigchld;
     sa.sa_flags = SA_RESTART | SA_NOCLDSTOP;
     sigaction(SIGCHLD, &sa, NULL);
@@ -1210,6 +1361,8 @@ int main(int argc, char **argv)
     if (phx_object_from_string(orb, ior, &t.obj, &err) != PHX_OK)
         die("bad reference from the ORB server: %s", err.msg);
     raw_open(&t.raw, raw_ep);
+    t.iiop = iiop_only(orb, t.obj);
+    t.tcp = tcp_open(tcp_port);
     relay_t relay;
     measure_frames(orb, t.obj, t.raw.ctx, &relay);
     phx_env_t env = PHX_ENV_INIT;
@@ -1240,13 +1393,16 @@ int main(int argc, char **argv)
             run_figure(&t, &figures[i], scale, runs, verbose);
 
     phx_object_release(t.obj);
+    phx_object_release(t.iiop);
     phx_orb_destroy(orb);
     relay_close(&relay);
     raw_close(&t.raw);
+    close(t.tcp);
     free(raw_ep);
     free(ior);
+    free(tcp_port);
     stopping_children = 1;
-    for (size_t i = 0; i < 2; i++) {
+    for (size_t i = 0; i < sizeof children / sizeof children[0]; i++) {
         if (children[i] > 0) {
             kill(children[i], SIGTERM);
             int64_t deadline = now_ns() + 2 * (int64_t)1000000000;

@@ -537,3 +537,107 @@ void phx_ft_active_get_stats(phx_ft_active_t *a, phx_ft_active_stats_t *st);
 #endif
 
 #endif /* PHX_FT_ACTIVE_H */
+
+/* The WARM_PASSIVE replication declarations below have a guard of their
+ * own. */
+#ifndef PHX_FT_PASSIVE_H
+#define PHX_FT_PASSIVE_H
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ------------------------------------------------------------------ */
+/* WARM_PASSIVE replication                                             */
+/* ------------------------------------------------------------------ */
+/*
+ * Every member of a WARM_PASSIVE group runs an ORB serving the same
+ * servant under the same object key, and one phx_ft_passive_t, which
+ * owns a GCS handle joined to a group named after the object group (in
+ * uniform delivery mode) and a thread that dispatches it.  The primary is
+ * the oldest member of the current primary-component view.  A request
+ * carrying FT_REQUEST that reaches:
+ *   - any member that has its reply in the reply cache: answered from it;
+ *   - the primary: executed there (one request at a time), then its
+ *     update (the reply and the servant's state from get_state) is
+ *     multicast and the client is answered once the primary has
+ *     delivered the update, i.e. once every member of the view has it;
+ *   - a backup: TRANSIENT, COMPLETED_NO (the FT client re-issues it to
+ *     the next profile, eventually the primary).
+ * Every backup installs each delivered update with set_state and keeps
+ * its reply, so the member that becomes primary when the primary fails
+ * answers a retry of an acknowledged request from its cache.  Requests
+ * without FT_REQUEST reach the servant directly, unreplicated.
+ * Described in docs/ft.md.
+ *
+ * The ORB must serve with worker threads (phx_orb_config_t.workers >=
+ * 1).  set_state runs on the dispatch thread, and on a worker when an
+ * update could not be delivered (the servant goes back to the last
+ * delivered state), so the servant must be thread-safe.
+ */
+struct phx_gcs_config;
+struct phx_gcs_view;
+
+typedef struct phx_ft_passive phx_ft_passive_t;
+
+typedef struct phx_ft_passive_config {
+    const char *group;          /* GCS group name (required) */
+    uint32_t wait_ms;           /* longest wait for the delivery of an
+                                 * update before the client is told
+                                 * TRANSIENT, COMPLETED_MAYBE; default
+                                 * 10000 */
+    size_t cache_max_entries;   /* reply cache limits (0: defaults) */
+    size_t cache_max_bytes;
+    void *arg;                  /* passed to the callbacks below */
+    /* Optional, on the dispatch thread: every view of the group, and
+     * whether this member is the primary in it. */
+    void (*view_change)(void *arg, const struct phx_gcs_view *view,
+                        bool primary);
+    /* Required: the servant's whole state (*data malloc'd, the caller
+     * frees it), taken on the primary after each request and at install;
+     * and installing such a state on a backup, a joiner, or the primary
+     * when an update was not delivered.  Non-zero: failure. */
+    int (*get_state)(void *arg, uint8_t **data, size_t *len);
+    int (*set_state)(void *arg, const void *data, size_t len);
+} phx_ft_passive_config_t;
+
+void phx_ft_passive_config_init(phx_ft_passive_config_t *cfg);
+
+/*
+ * Create the GCS handle from gcs_cfg (NULL: defaults; the mode is forced
+ * to PHX_GCS_UNIFORM), join cfg->group, start the dispatch thread and
+ * register the server interceptor for the servant activated under key.
+ * Call before the ORB serves.  Shut down with phx_ft_passive_shutdown
+ * before phx_orb_destroy, and destroy after it.
+ */
+int phx_ft_passive_install(phx_orb_t *orb,
+                           const struct phx_gcs_config *gcs_cfg,
+                           const void *key, size_t key_len,
+                           const phx_ft_passive_config_t *cfg,
+                           phx_ft_passive_t **out, phx_error_t *err);
+/* The GCS endpoint of this member (seeds for the next ones). */
+const char *phx_ft_passive_gcs_endpoint(phx_ft_passive_t *p);
+/* Whether this member is the primary now. */
+bool phx_ft_passive_is_primary(phx_ft_passive_t *p);
+/* Stop the dispatch thread and leave the GCS; later requests are
+ * answered TRANSIENT.  Idempotent. */
+void phx_ft_passive_shutdown(phx_ft_passive_t *p);
+void phx_ft_passive_destroy(phx_ft_passive_t *p); /* NULL-safe */
+
+typedef struct phx_ft_passive_stats {
+    uint64_t executed;      /* requests executed here as primary */
+    uint64_t delivered_own; /* own updates delivered */
+    uint64_t applied;       /* other members' updates installed */
+    uint64_t replayed;      /* answered from the reply cache */
+    uint64_t refused;       /* TRANSIENT: not the primary */
+    uint64_t undelivered;   /* updates not delivered within wait_ms */
+    uint64_t promotions;    /* views that made this member primary */
+} phx_ft_passive_stats_t;
+void phx_ft_passive_get_stats(phx_ft_passive_t *p,
+                              phx_ft_passive_stats_t *st);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* PHX_FT_PASSIVE_H */

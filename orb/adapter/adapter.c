@@ -19,6 +19,7 @@
 #include <phx/log.h>
 
 #include "../core/orb_impl.h"
+#include "../transport/iiop/iiop_transport.h"
 
 #define MOD "adapter"
 
@@ -213,9 +214,20 @@ int phx_orb_make_ref(phx_orb_t *orb, const char *type_id, const void *key,
     phx_ior_t ior;
     phx_ior_init(&ior);
     int rc = phx_ior_set_type_id(&ior, type_id ? type_id : "");
-    for (size_t i = 0; rc == PHX_OK && i < orb->endpoint_count; i++)
-        rc = phx_ior_add_zmq_profile(&ior, orb->endpoints[i], key, key_len,
-                                     NULL, 0);
+    for (size_t i = 0; rc == PHX_OK && i < orb->endpoint_count; i++) {
+        const char *ep = orb->endpoints[i];
+        if (orb->endpoint_tp[i]->ops->profile_tag == PHX_TAG_INTERNET_IOP) {
+            char *host = NULL;
+            uint16_t port = 0;
+            rc = phx__iiop_parse_endpoint(ep, &host, &port);
+            if (rc == PHX_OK)
+                rc = phx_ior_add_iiop_profile(&ior, host, port, key, key_len,
+                                              NULL, 0);
+            free(host);
+        } else {
+            rc = phx_ior_add_zmq_profile(&ior, ep, key, key_len, NULL, 0);
+        }
+    }
     if (rc == PHX_OK)
         rc = phx_object_from_ior(orb, &ior, ref, err);
     else

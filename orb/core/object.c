@@ -3,6 +3,7 @@
  * profiles this ORB can reach (a "binding"), shared by the reference and
  * the requests made on it, and replaced as a whole on a permanent forward.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -60,7 +61,16 @@ int phx__binding_from_ior(phx_orb_t *orb, const phx_ior_t *ior,
             continue;
         }
         phx__target_t *t = &b->targets[b->target_count];
+        char iiop_ep[300];
         const char *ep = p.tag == PHX_TAG_ZMQ_IOP ? p.endpoint : NULL;
+        if (p.tag == PHX_TAG_INTERNET_IOP && p.host && p.host[0] &&
+            strlen(p.host) < sizeof iiop_ep - 20) {
+            /* IPv6 addresses are bracketed in the endpoint. */
+            snprintf(iiop_ep, sizeof iiop_ep,
+                     strchr(p.host, ':') ? "iiop://[%s]:%u" : "iiop://%s:%u",
+                     p.host, (unsigned)p.port);
+            ep = iiop_ep;
+        }
         phx__transport_t *tpt = ep ? phx__orb_transport_for(orb, ep) : NULL;
         if (tpt == NULL) {
             PHX_DEBUG(MOD, "profile %u (tag 0x%x) has no transport here", i,

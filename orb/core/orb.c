@@ -13,6 +13,7 @@
 
 #include <phx/log.h>
 
+#include "../transport/iiop/iiop_transport.h"
 #include "../transport/zmq/zmq_transport.h"
 #include "orb_impl.h"
 
@@ -334,7 +335,7 @@ int phx_orb_create(const phx_orb_config_t *cfg, phx_orb_t **out,
         goto fail_adapter;
     }
 
-    orb->transports = calloc(1, sizeof *orb->transports);
+    orb->transports = calloc(2, sizeof *orb->transports);
     if (orb->transports == NULL) {
         rc = phx_error_set(err, PHX_ENOMEM, "out of memory");
         goto fail_adapter;
@@ -353,6 +354,12 @@ int phx_orb_create(const phx_orb_config_t *cfg, phx_orb_t **out,
     if (rc != PHX_OK)
         goto fail_adapter;
     orb->transport_count = 1;
+    orb->transports[1].ops = &phx__iiop_transport;
+    orb->transports[1].orb = orb;
+    rc = phx__iiop_transport.init(&tcfg, &orb->transports[1].state, err);
+    if (rc != PHX_OK)
+        goto fail_all;
+    orb->transport_count = 2;
 
     if (cfg->listen_count) {
         orb->endpoints = calloc(cfg->listen_count, sizeof *orb->endpoints);
@@ -369,7 +376,7 @@ int phx_orb_create(const phx_orb_config_t *cfg, phx_orb_t **out,
         if (tp == NULL) {
             rc = phx_error_set(err, PHX_EINVAL,
                                "no transport handles endpoint '%s' (expected "
-                               "tcp://, ipc:// or inproc://)",
+                               "tcp://, ipc://, inproc:// or iiop://)",
                                ep ? ep : "(null)");
             goto fail_all;
         }

@@ -1,0 +1,354 @@
+/*
+ * test_ft_passive.c - a WARM_PASSIVE object group across processes: three
+ * passive_member processes form a GCS group (the first started is the
+ * oldest, hence the primary), the group's reference comes from the group
+ * registry, and one client makes N sequential add(1) calls through it
+ * while the primary is killed with SIGKILL after about N/3 calls.  Every
+ * call must return normally, the totals returned must be exactly 1..N
+ * (nothing lost, nothing run twice), the oldest survivor must report that
+ * it became the primary, and both survivors must end with the total N.
+ * A replacement member joins the running group right after the kill; it
+ * gets the reply cache and the servant's state through the GCS state
+ * transfer, then every later update, and must end with the total N too.
+ *
+ * Only one member is killed: two of three survivors are a majority, so
+ * the GCS goes on.  Every wait is for an event, under a deadline.
+ */
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <CUnit/Basic.h>
+
+#include <phx/ft.h>
+#include <phx/phx.h>
+
+#include "tests/ft/gen/ft_test.h"
+#include "tests/integration/harness.h"
+
+#define MEMBERS 3
+#define CALLS 200
+#define START_MS 20000
+#define VICTIM 0 /* the first started member: the oldest, the primary */
+
+static hproc_t procs[MEMBERS + 1]; /* the last one: the replacement */
+static bool alive[MEMBERS + 1];
+static char gcs_ep[MEMBERS][512];
+static char spare_ior[8192];
+static bool spare_ready;
+
+/* Shared by the calling thread and the killer thread. */
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t progress = PTHREAD_COND_INITIALIZER;
+static long calls_done;
+static bool calls_over;
+static bool killing; /* the kill is under way */
+static bool killed;
+
+/* Copy src into dst (cap bytes); false when it does not fit. */
+static bool copy_str(char *dst, size_t cap, const char *src)
+{
+    size_t n = strlen(src);
+    if (n >= cap)
+        return false;
+    memcpy(dst, src, n + 1);
+    return true;
+}
+
+/* Whether a survivor prints PRIMARY before the deadline. */
+static bool survivor_took_over(long long deadline)
+{
+    char line[8192];
+    while (h_now_ms() < deadline) {
+        for (int i = 0; i < MEMBERS; i++) {
+            if (i == VICTIM || !alive[i])
+                continue;
+            while (h_read_line(&procs[i], line, sizeof line, 10) >= 0)
+                if (strcmp(line, "PRIMARY") == 0)
+                    return true;
+        }
+    }
+    return false;
+}
+
+#define WANT_GCS 1u
+#define WANT_READY 2u
+#define WANT_PRIMARY 4u
+
+/* Read lines from p until it has printed each line in want: GCS (copied
+ * into gcs), READY (its reference copied into ior), PRIMARY. */
+static bool read_member(hproc_t *p, unsigned want, char *gcs,
+                        size_t gcs_cap, char *ior, size_t ior_cap,
+                        long long deadline)
+{
+    char line[8192];
+    while (want) {
+        long long left = deadline - h_now_ms();
+        if (left <= 0 || h_read_line(p, line, sizeof line, (int)left) < 0)
+            return false;
+        if ((want & WANT_GCS) && strncmp(line, "GCS ", 4) == 0) {
+            if (!copy_str(gcs, gcs_cap, line + 4))
+                return false;
+            want &= ~WANT_GCS;
+        } else if ((want & WANT_READY) && strncmp(line, "READY ", 6) == 0) {
+            if (!copy_str(ior, ior_cap, line + 6))
+                return false;
+            want &= ~WANT_READY;
+        } else if (strcmp(line, "PRIMARY") == 0) {
+            want &= ~WANT_PRIMARY;
+        }
+    }
+    return true;
+}
+
+/* Kill the primary once a third of the calls are done, while calls go
+ * on, then start a replacement that joins through a survivor. */
+static void *killer(void *arg)
+{
+    (void)arg;
+    pthread_mutex_lock(&lock);
+    while (calls_done < CALLS / 3 && !calls_over)
+        pthread_cond_wait(&progress, &lock);
+    bool go = !calls_over;
+    long at = calls_done;
+    killing = go;
+    pthread_cond_broadcast(&progress);
+    pthread_mutex_unlock(&lock);
+    if (go) {
+        printf("\n    killing the primary (pid %d) with SIGKILL after %ld "
+               "calls",
+               (int)procs[VICTIM].pid, at);
+        fflush(stdout);
+        h_kill(&procs[VICTIM], SIGKILL, 5000);
+        alive[VICTIM] = false;
+        killed = true;
+        char *argv[] = {(char *)h_prog("tests/ft/passive_member"),
+                        "--members", "3", "--seed", gcs_ep[VICTIM + 1],
+                        NULL};
+        char gcs[512];
+        if (h_spawn(&procs[MEMBERS], argv) == 0) {
+            alive[MEMBERS] = true;
+            spare_ready = read_member(&procs[MEMBERS],
+                                      WANT_GCS | WANT_READY, gcs,
+                                      sizeof gcs, spare_ior,
+                                      sizeof spare_ior,
+                                      h_now_ms() + START_MS);
+            pthread_mutex_lock(&lock);
+            long now = calls_done;
+            pthread_mutex_unlock(&lock);
+            printf("\n    replacement %s after %ld calls",
+                   spare_ready ? "ready" : "NOT ready", now);
+            fflush(stdout);
+        }
+    }
+    return NULL;
+}
+
+/* A member's total (unreplicated add(0)) once it has reached CALLS, or
+ * the last value read after 10 s: a backup installs updates on its own
+ * dispatch thread, a moment after the primary answered. */
+static int64_t settled_total(phx_object_t *member)
+{
+    phx_env_t env = PHX_ENV_INIT;
+    int64_t total = -1;
+    long long until = h_now_ms() + 10000;
+    do {
+        if (phxtest_Member_add(member, 0, &total, &env) != PHX_OK)
+            total = -1;
+        phx_env_clear(&env);
+        if (total >= CALLS)
+            break;
+        struct timespec ts = {0, 5 * 1000000L};
+        nanosleep(&ts, NULL);
+    } while (h_now_ms() < until);
+    return total;
+}
+
+static void test_passive_group(void)
+{
+    long long deadline = h_now_ms() + START_MS;
+    char rest[8192];
+    phx_ior_t iors[MEMBERS];
+    for (int i = 0; i < MEMBERS; i++) {
+        char *argv[] = {(char *)h_prog("tests/ft/passive_member"),
+                        "--members", "3", i ? "--seed" : NULL, gcs_ep[0],
+                        NULL};
+        CU_ASSERT_EQUAL_FATAL(h_spawn(&procs[i], argv), 0);
+        alive[i] = true;
+        /* The others join through the first once it is the primary of
+         * its own view: it stays the oldest member. */
+        if (i == 0)
+            CU_ASSERT_FATAL(read_member(&procs[0], WANT_GCS | WANT_PRIMARY,
+                                        gcs_ep[0], sizeof gcs_ep[0], NULL,
+                                        0, deadline));
+    }
+    for (int i = 0; i < MEMBERS; i++) {
+        unsigned want = i ? WANT_GCS | WANT_READY : WANT_READY;
+        CU_ASSERT_FATAL(read_member(&procs[i], want, gcs_ep[i],
+                                    sizeof gcs_ep[i], rest, sizeof rest,
+                                    deadline));
+        CU_ASSERT_EQUAL_FATAL(phx_ior_from_string(rest, &iors[i], NULL),
+                              PHX_OK);
+    }
+
+    phx_ft_registry_t *reg;
+    phx_error_t err;
+    CU_ASSERT_EQUAL_FATAL(phx_ft_registry_create("phalanx-test", &reg, &err),
+                          PHX_OK);
+    uint64_t gid;
+    CU_ASSERT_EQUAL_FATAL(phx_ft_registry_create_group(
+                              reg, phxtest_Member__repo_id, &gid, &err),
+                          PHX_OK);
+    for (int i = 0; i < MEMBERS; i++) {
+        char loc[32];
+        snprintf(loc, sizeof loc, "member-%d", i);
+        CU_ASSERT_EQUAL_FATAL(phx_ft_registry_add_member(reg, gid, loc,
+                                                         &iors[i], &err),
+                              PHX_OK);
+    }
+    phx_ior_t iogr;
+    uint32_t version;
+    CU_ASSERT_EQUAL_FATAL(phx_ft_registry_get_iogr(reg, gid, &iogr,
+                                                   &version),
+                          PHX_OK);
+
+    phx_orb_config_t cfg;
+    phx_orb_config_init(&cfg);
+    cfg.call_timeout_ms = 10000;
+    cfg.connect_timeout_ms = 1000;
+    cfg.max_forwards = 64;
+    phx_orb_t *orb;
+    CU_ASSERT_EQUAL_FATAL(phx_orb_create(&cfg, &orb, &err), PHX_OK);
+    phx_ft_client_config_t fcfg;
+    phx_ft_client_config_init(&fcfg);
+    fcfg.request_duration_ms = 30000;
+    phx_ft_client_t *ft;
+    CU_ASSERT_EQUAL_FATAL(phx_ft_client_install(orb, &fcfg, &ft, &err),
+                          PHX_OK);
+    phx_object_t *plain[MEMBERS], *group;
+    for (int i = 0; i < MEMBERS; i++)
+        CU_ASSERT_EQUAL_FATAL(phx_object_from_ior(orb, &iors[i], &plain[i],
+                                                  &err),
+                              PHX_OK);
+    CU_ASSERT_EQUAL_FATAL(phx_object_from_ior(orb, &iogr, &group, &err),
+                          PHX_OK);
+
+    /* pid() through the group runs on the primary only: the backups send
+     * the client on to the next profile. */
+    phx_env_t env = PHX_ENV_INIT;
+    int32_t pid = 0;
+    CU_ASSERT_EQUAL_FATAL(phxtest_Member_pid(group, &pid, &env), PHX_OK);
+    CU_ASSERT_EQUAL_FATAL((pid_t)pid, procs[VICTIM].pid);
+
+    pthread_t kth;
+    CU_ASSERT_EQUAL_FATAL(pthread_create(&kth, NULL, killer, NULL), 0);
+    static int64_t got[CALLS];
+    long failures = 0;
+    char first[256] = "";
+    for (int i = 0; i < CALLS; i++) {
+        got[i] = -1;
+        int rc = phxtest_Member_add(group, 1, &got[i], &env);
+        if (rc != PHX_OK) {
+            if (failures++ == 0)
+                phx_env_describe(&env, first, sizeof first);
+            phx_env_clear(&env);
+        }
+        pthread_mutex_lock(&lock);
+        calls_done++;
+        pthread_cond_broadcast(&progress);
+        /* Calls are fast: let the killer get going, so that the kill
+         * races with the next calls rather than missing them all. */
+        if (calls_done == CALLS / 3) {
+            struct timespec dl;
+            clock_gettime(CLOCK_REALTIME, &dl);
+            dl.tv_sec += 5;
+            while (!killing)
+                if (pthread_cond_timedwait(&progress, &lock, &dl) != 0)
+                    break;
+        }
+        pthread_mutex_unlock(&lock);
+    }
+    pthread_mutex_lock(&lock);
+    calls_over = true;
+    pthread_cond_broadcast(&progress);
+    pthread_mutex_unlock(&lock);
+    pthread_join(kth, NULL);
+
+    phx_ft_client_stats_t st;
+    phx_ft_client_get_stats(ft, &st);
+    printf("\n    %d calls, %ld failed, %llu re-invocations\n", CALLS,
+           failures, (unsigned long long)st.reinvocations);
+    if (failures)
+        printf("    first failure: %s\n", first);
+    CU_ASSERT_EQUAL(failures, 0);
+    CU_ASSERT(killed);
+    CU_ASSERT(st.reinvocations >= 1);
+    int wrong = 0;
+    for (int i = 0; i < CALLS; i++)
+        if (got[i] != i + 1 && wrong++ == 0)
+            printf("    call %d returned %lld\n", i + 1, (long long)got[i]);
+    CU_ASSERT_EQUAL(wrong, 0);
+
+    /* The oldest survivor (whichever of the two joined first) took
+     * over. */
+    CU_ASSERT(survivor_took_over(h_now_ms() + 5000));
+
+    /* Unreplicated add(0) on each survivor reads its total. */
+    for (int i = 0; i < MEMBERS; i++) {
+        if (!alive[i])
+            continue;
+        CU_ASSERT_EQUAL(settled_total(plain[i]), CALLS);
+    }
+
+    /* The replacement caught up through the state transfer and then
+     * installed every later update. */
+    CU_ASSERT(spare_ready);
+    if (spare_ready) {
+        phx_object_t *spare;
+        CU_ASSERT_EQUAL_FATAL(phx_object_from_string(orb, spare_ior, &spare,
+                                                     &err),
+                              PHX_OK);
+        CU_ASSERT_EQUAL(settled_total(spare), CALLS);
+        phx_object_release(spare);
+    }
+
+    phx_object_release(group);
+    for (int i = 0; i < MEMBERS; i++)
+        phx_object_release(plain[i]);
+    phx_orb_destroy(orb);
+    phx_ft_client_destroy(ft);
+    for (int i = 0; i <= MEMBERS; i++) {
+        if (alive[i])
+            CU_ASSERT_EQUAL(h_kill(&procs[i], SIGTERM, 5000), 0);
+        alive[i] = false;
+        if (i < MEMBERS)
+            phx_ior_fini(&iors[i]);
+    }
+    phx_ior_fini(&iogr);
+    phx_ft_registry_destroy(reg);
+}
+
+int main(void)
+{
+    if (CU_initialize_registry() != CUE_SUCCESS)
+        return 1;
+    CU_pSuite s = CU_add_suite("ft-passive", NULL, NULL);
+    if (s == NULL ||
+        !CU_add_test(s, "warm passive group: exactly once across SIGKILL "
+                        "of the primary",
+                     test_passive_group)) {
+        CU_cleanup_registry();
+        return 1;
+    }
+    CU_basic_set_mode(CU_BRM_VERBOSE);
+    CU_basic_run_tests();
+    unsigned failed = CU_get_number_of_failures();
+    CU_cleanup_registry();
+    for (int i = 0; i <= MEMBERS; i++)
+        if (alive[i] && procs[i].pid > 0)
+            h_kill(&procs[i], SIGKILL, 5000);
+    return failed ? 1 : 0;
+}

@@ -336,8 +336,8 @@ int phx_ft_reply_cache_deserialize(phx_ft_reply_cache_t *c, const void *buf,
  * COMPLETED_MAYBE it re-issues the request, with the same FT_REQUEST, to
  * the group's next profile until a reply comes or the expiration time
  * passes.  Other requests are left alone.  Re-issues go through
- * phx_client_ri_forward, so they also count against the ORB's
- * max_forwards: raise it for long request durations.
+ * phx_client_ri_retry: they do not count against the ORB's max_forwards;
+ * the expiration time alone bounds them.
  */
 typedef struct phx_ft_client phx_ft_client_t;
 

@@ -43,6 +43,7 @@ static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t progress = PTHREAD_COND_INITIALIZER;
 static long calls_done;
 static bool calls_over;
+static bool killing; /* the killer has taken its decision */
 static int victim = -1;
 
 /* Copy src into dst (cap bytes); false when it does not fit. */
@@ -105,6 +106,8 @@ static void *killer(void *arg)
         pthread_cond_wait(&progress, &lock);
     int v = calls_over ? -1 : victim;
     long at = calls_done;
+    killing = true;
+    pthread_cond_broadcast(&progress);
     pthread_mutex_unlock(&lock);
     if (v >= 0) {
         printf("\n    killing replica %d (pid %d) with SIGKILL after %ld "
@@ -247,6 +250,16 @@ static void test_active_group(void)
         pthread_mutex_lock(&lock);
         calls_done++;
         pthread_cond_broadcast(&progress);
+        /* Calls are fast: let the killer get going, so that the kill
+         * races with the next calls rather than missing them all. */
+        if (calls_done == CALLS / 3) {
+            struct timespec dl;
+            clock_gettime(CLOCK_REALTIME, &dl);
+            dl.tv_sec += 5;
+            while (!killing)
+                if (pthread_cond_timedwait(&progress, &lock, &dl) != 0)
+                    break;
+        }
         pthread_mutex_unlock(&lock);
     }
     pthread_mutex_lock(&lock);

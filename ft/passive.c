@@ -672,6 +672,12 @@ int phx_ft_passive_install(phx_orb_t *orb,
 
     phx_ft_reply_cache_config_t cc;
     phx_ft_reply_cache_config_init(&cc);
+    /* Every delivered request runs on every replica, so its reply must be
+     * kept even when the cache is full: the oldest completed entries make
+     * room (a retry arrives within milliseconds of a fail-over, long after
+     * which only a client re-invoking a request older than max_entries
+     * others could see it run again). */
+    cc.evict_when_full = true;
     if (cfg->cache_max_entries)
         cc.max_entries = cfg->cache_max_entries;
     if (cfg->cache_max_bytes)

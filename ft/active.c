@@ -74,18 +74,16 @@ struct phx_ft_active {
     phx_ft_active_stats_t stats;
 
     /* The state transfer being received (dispatch thread only). */
-    uint8_t *st_buf;
-    size_t st_len, st_cap;
-    bool st_failed;
+    phx__ft_state_rx_t st;
 };
 
 /* ------------------------------------------------------------------ */
 /* The multicast record                                                 */
 /* ------------------------------------------------------------------ */
 /*
- * Little-endian: u32 client id length, client id, i32 retention id, u64
- * expiration time, u8 request byte order, u32 operation length,
- * operation, u32 body length, body.
+ * A CDR encapsulation: byte-order octet, sequence<octet> client id, long
+ * retention id, unsigned long long expiration time, octet request byte
+ * order, sequence<octet> operation, sequence<octet> body.
  */
 typedef struct record {
     const char *client_id;
@@ -99,95 +97,42 @@ typedef struct record {
     size_t body_len;
 } record_t;
 
-static uint8_t *put_u32(uint8_t *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        *p++ = (uint8_t)(v >> (8 * i));
-    return p;
-}
-
-static uint8_t *put_u64(uint8_t *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++)
-        *p++ = (uint8_t)(v >> (8 * i));
-    return p;
-}
-
-static uint8_t *put_bytes(uint8_t *p, const void *d, size_t n)
-{
-    if (n)
-        memcpy(p, d, n);
-    return p + n;
-}
-
 static uint8_t *record_encode(const record_t *r, size_t *len)
 {
-    if (r->client_id_len > UINT32_MAX || r->op_len > UINT32_MAX ||
-        r->body_len > UINT32_MAX)
-        return NULL;
-    size_t n = 4 + r->client_id_len + 4 + 8 + 1 + 4 + r->op_len + 4 +
-               r->body_len;
-    uint8_t *buf = malloc(n), *p = buf;
-    if (buf == NULL)
-        return NULL;
-    p = put_u32(p, (uint32_t)r->client_id_len);
-    p = put_bytes(p, r->client_id, r->client_id_len);
-    p = put_u32(p, (uint32_t)r->retention_id);
-    p = put_u64(p, r->expiration);
-    *p++ = (uint8_t)r->byte_order;
-    p = put_u32(p, (uint32_t)r->op_len);
-    p = put_bytes(p, r->op, r->op_len);
-    p = put_u32(p, (uint32_t)r->body_len);
-    p = put_bytes(p, r->body, r->body_len);
-    *len = n;
+    phx_cdr_writer_t w;
+    phx_cdr_writer_init(&w, 64 + r->client_id_len + r->op_len + r->body_len);
+    phx_cdr_put_octet(&w, PHX_CDR_NATIVE);
+    phx_cdr_put_octet_seq(&w, r->client_id, r->client_id_len);
+    phx_cdr_put_long(&w, r->retention_id);
+    phx_cdr_put_ulonglong(&w, r->expiration);
+    phx_cdr_put_octet(&w, (uint8_t)r->byte_order);
+    phx_cdr_put_octet_seq(&w, r->op, r->op_len);
+    phx_cdr_put_octet_seq(&w, r->body, r->body_len);
+    uint8_t *buf = phx_cdr_writer_status(&w) == PHX_OK
+                       ? phx_cdr_writer_steal(&w, len)
+                       : NULL;
+    phx_cdr_writer_fini(&w);
     return buf;
-}
-
-typedef struct rd {
-    const uint8_t *p;
-    size_t left;
-    bool bad;
-} rd_t;
-
-static uint64_t get_uint(rd_t *r, int bytes)
-{
-    if (r->bad || r->left < (size_t)bytes) {
-        r->bad = true;
-        return 0;
-    }
-    uint64_t v = 0;
-    for (int i = 0; i < bytes; i++)
-        v |= (uint64_t)r->p[i] << (8 * i);
-    r->p += bytes;
-    r->left -= (size_t)bytes;
-    return v;
-}
-
-static const uint8_t *get_bytes(rd_t *r, size_t n)
-{
-    if (r->bad || r->left < n) {
-        r->bad = true;
-        return NULL;
-    }
-    const uint8_t *p = r->p;
-    r->p += n;
-    r->left -= n;
-    return p;
 }
 
 static bool record_decode(const void *msg, size_t len, record_t *out)
 {
-    rd_t r = {msg, len, false};
-    out->client_id_len = (size_t)get_uint(&r, 4);
-    out->client_id = (const char *)get_bytes(&r, out->client_id_len);
-    out->retention_id = (int32_t)(uint32_t)get_uint(&r, 4);
-    out->expiration = get_uint(&r, 8);
-    out->byte_order = (int)get_uint(&r, 1);
-    out->op_len = (size_t)get_uint(&r, 4);
-    out->op = (const char *)get_bytes(&r, out->op_len);
-    out->body_len = (size_t)get_uint(&r, 4);
-    out->body = get_bytes(&r, out->body_len);
-    return !r.bad && r.left == 0 && out->client_id_len > 0 &&
+    phx_cdr_reader_t r;
+    const uint8_t *id, *op;
+    uint8_t order = 0;
+    if (phx_cdr_reader_init_encap(&r, msg, len) != PHX_OK)
+        return false;
+    phx_cdr_get_octet_seq(&r, &id, &out->client_id_len);
+    phx_cdr_get_long(&r, &out->retention_id);
+    phx_cdr_get_ulonglong(&r, &out->expiration);
+    phx_cdr_get_octet(&r, &order);
+    phx_cdr_get_octet_seq(&r, &op, &out->op_len);
+    phx_cdr_get_octet_seq(&r, &out->body, &out->body_len);
+    out->client_id = (const char *)id;
+    out->op = (const char *)op;
+    out->byte_order = order;
+    return phx_cdr_reader_status(&r) == PHX_OK &&
+           phx_cdr_reader_remaining(&r) == 0 && out->client_id_len > 0 &&
            out->op_len > 0 && memchr(out->op, '\0', out->op_len) == NULL;
 }
 
@@ -323,16 +268,10 @@ static int on_get_state(phx_gcs_t *gcs, const char *group,
         free(cbuf);
         return -1;
     }
-    uint8_t hdr[4];
-    put_u32(hdr, (uint32_t)clen);
-    rc = phx_gcs_state_write(w, hdr, sizeof hdr);
-    if (rc == PHX_OK)
-        rc = phx_gcs_state_write(w, cbuf, clen);
-    if (rc == PHX_OK && ulen)
-        rc = phx_gcs_state_write(w, user, ulen);
+    rc = phx__ft_state_send(w, cbuf, clen, user, ulen);
     free(cbuf);
     free(user);
-    return rc == PHX_OK ? 0 : -1;
+    return rc;
 }
 
 static void on_set_state(phx_gcs_t *gcs, const char *group,
@@ -342,38 +281,17 @@ static void on_set_state(phx_gcs_t *gcs, const char *group,
     (void)gcs;
     (void)group;
     phx_ft_active_t *a = arg;
-    if (flags & PHX_GCS_STATE_FIRST) {
-        a->st_len = 0;
-        a->st_failed = false;
-    }
-    if (len && !a->st_failed) {
-        if (a->st_len + len > a->st_cap) {
-            size_t cap = a->st_cap ? a->st_cap : 4096;
-            while (cap < a->st_len + len)
-                cap *= 2;
-            uint8_t *p = realloc(a->st_buf, cap);
-            if (p == NULL) {
-                a->st_failed = true;
-                return;
-            }
-            a->st_buf = p;
-            a->st_cap = cap;
-        }
-        memcpy(a->st_buf + a->st_len, chunk, len);
-        a->st_len += len;
-    }
-    if (!(flags & PHX_GCS_STATE_LAST) || a->st_failed || a->st_len == 0)
-        return;
-    rd_t r = {a->st_buf, a->st_len, false};
-    size_t clen = (size_t)get_uint(&r, 4);
-    const uint8_t *cbuf = get_bytes(&r, clen);
-    if (r.bad)
+    const uint8_t *cbuf, *user;
+    size_t clen, ulen;
+    if (!phx__ft_state_rx_add(&a->st, chunk, len, flags) ||
+        !phx__ft_state_split(a->st.buf, a->st.len, &cbuf, &clen, &user,
+                             &ulen))
         return;
     pthread_mutex_lock(&a->lock);
     phx_ft_reply_cache_deserialize(a->cache, cbuf, clen, NULL);
     pthread_mutex_unlock(&a->lock);
     if (a->cfg.set_state)
-        a->cfg.set_state(a->cfg.arg, r.p, r.left);
+        a->cfg.set_state(a->cfg.arg, user, ulen);
 }
 
 /* ------------------------------------------------------------------ */
@@ -609,7 +527,7 @@ void phx_ft_active_destroy(phx_ft_active_t *a)
         close(a->wake_fd);
     pthread_mutex_destroy(&a->lock);
     pthread_cond_destroy(&a->cond);
-    free(a->st_buf);
+    phx__ft_state_rx_fini(&a->st);
     free(a->group);
     free(a->key);
     free(a);

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include <phx/gcs.h>
 #include <phx/typecode.h>
 
 #include "ft_int.h"
@@ -137,4 +138,76 @@ int phx_ft_group_version_ctx_decode(const void *data, size_t len,
     }
     phx_error_clear(err);
     return PHX_OK;
+}
+
+/* ------------------------------------------------------------------ */
+/* State transfer of the replicated styles                              */
+/* ------------------------------------------------------------------ */
+
+bool phx__ft_state_rx_add(phx__ft_state_rx_t *rx, const void *chunk,
+                          size_t len, unsigned flags)
+{
+    if (flags & PHX_GCS_STATE_FIRST) {
+        rx->len = 0;
+        rx->failed = false;
+    }
+    if (len && !rx->failed) {
+        if (rx->len + len > rx->cap) {
+            size_t cap = rx->cap ? rx->cap : 4096;
+            while (cap < rx->len + len)
+                cap *= 2;
+            uint8_t *b = realloc(rx->buf, cap);
+            if (b == NULL) {
+                rx->failed = true;
+                return false;
+            }
+            rx->buf = b;
+            rx->cap = cap;
+        }
+        memcpy(rx->buf + rx->len, chunk, len);
+        rx->len += len;
+    }
+    return (flags & PHX_GCS_STATE_LAST) && !rx->failed && rx->len > 0;
+}
+
+void phx__ft_state_rx_fini(phx__ft_state_rx_t *rx)
+{
+    free(rx->buf);
+    rx->buf = NULL;
+    rx->len = rx->cap = 0;
+}
+
+/* Layout: a CDR encapsulation header (byte-order octet, padding) and
+ * sequence<octet> cache, then the servant's state as raw bytes. */
+int phx__ft_state_send(struct phx_gcs_state_writer *w, const uint8_t *cache,
+                       size_t clen, const uint8_t *user, size_t ulen)
+{
+    if (clen > UINT32_MAX)
+        return -1;
+    uint8_t hdr[8];
+    phx_cdr_writer_t hw;
+    phx_cdr_writer_init_fixed(&hw, hdr, sizeof hdr);
+    phx_cdr_put_octet(&hw, PHX_CDR_NATIVE);
+    phx_cdr_put_ulong(&hw, (uint32_t)clen);
+    int rc = phx_cdr_writer_status(&hw);
+    if (rc == PHX_OK)
+        rc = phx_gcs_state_write(w, hdr, hw.len);
+    if (rc == PHX_OK && clen)
+        rc = phx_gcs_state_write(w, cache, clen);
+    if (rc == PHX_OK && ulen)
+        rc = phx_gcs_state_write(w, user, ulen);
+    return rc == PHX_OK ? 0 : -1;
+}
+
+bool phx__ft_state_split(const uint8_t *buf, size_t len,
+                         const uint8_t **cache, size_t *clen,
+                         const uint8_t **user, size_t *ulen)
+{
+    phx_cdr_reader_t r;
+    if (phx_cdr_reader_init_encap(&r, buf, len) != PHX_OK ||
+        phx_cdr_get_octet_seq(&r, cache, clen) != PHX_OK)
+        return false;
+    *user = buf + r.pos;
+    *ulen = len - r.pos;
+    return true;
 }

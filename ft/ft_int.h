@@ -62,4 +62,32 @@ size_t phx__ft_request_ctx_write(uint8_t *buf, size_t cap,
 size_t phx__ft_group_version_ctx_write(uint8_t *buf, size_t cap,
                                        uint32_t version);
 
+/* ---- state transfer of the replicated styles ---- */
+
+struct phx_gcs_state_writer;
+
+/* A state arriving in chunks (phx_gcs set_state callback), gathered into
+ * one buffer. */
+typedef struct phx__ft_state_rx {
+    uint8_t *buf;
+    size_t len, cap;
+    bool failed;
+} phx__ft_state_rx_t;
+
+/* Add a chunk (flags: PHX_GCS_STATE_FIRST/LAST).  Returns true when the
+ * whole state has arrived intact and can be read from rx->buf. */
+bool phx__ft_state_rx_add(phx__ft_state_rx_t *rx, const void *chunk,
+                          size_t len, unsigned flags);
+void phx__ft_state_rx_fini(phx__ft_state_rx_t *rx);
+
+/* Write a replica's state to w: the reply cache serialization, then the
+ * servant's state (user/ulen).  0 or -1. */
+int phx__ft_state_send(struct phx_gcs_state_writer *w, const uint8_t *cache,
+                       size_t clen, const uint8_t *user, size_t ulen);
+/* Split a state gathered by phx__ft_state_rx_add into its parts
+ * (borrowed from buf).  false when malformed. */
+bool phx__ft_state_split(const uint8_t *buf, size_t len,
+                         const uint8_t **cache, size_t *clen,
+                         const uint8_t **user, size_t *ulen);
+
 #endif /* PHX_FT_INT_H */

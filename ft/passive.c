@@ -74,18 +74,17 @@ struct phx_ft_passive {
     phx_ft_passive_stats_t stats;
 
     /* The state transfer being received (dispatch thread only). */
-    uint8_t *st_buf;
-    size_t st_len, st_cap;
-    bool st_failed;
+    phx__ft_state_rx_t st;
 };
 
 /* ------------------------------------------------------------------ */
 /* The update record                                                    */
 /* ------------------------------------------------------------------ */
 /*
- * Little-endian: u32 client id length, client id, i32 retention id, u64
- * expiration time, u64 sequence number (per sender), u32 reply status,
- * u32 reply length, reply, u32 state length, state.
+ * A CDR encapsulation: byte-order octet, sequence<octet> client id, long
+ * retention id, unsigned long long expiration time, unsigned long long
+ * sequence number (per sender), unsigned long reply status,
+ * sequence<octet> reply, sequence<octet> state.
  */
 typedef struct update {
     const char *client_id;
@@ -100,97 +99,42 @@ typedef struct update {
     size_t state_len;
 } update_t;
 
-static uint8_t *put_u32(uint8_t *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        *p++ = (uint8_t)(v >> (8 * i));
-    return p;
-}
-
-static uint8_t *put_u64(uint8_t *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++)
-        *p++ = (uint8_t)(v >> (8 * i));
-    return p;
-}
-
-static uint8_t *put_bytes(uint8_t *p, const void *d, size_t n)
-{
-    if (n)
-        memcpy(p, d, n);
-    return p + n;
-}
-
 static uint8_t *update_encode(const update_t *u, size_t *len)
 {
-    if (u->client_id_len > UINT32_MAX || u->reply_len > UINT32_MAX ||
-        u->state_len > UINT32_MAX)
-        return NULL;
-    size_t n = 4 + u->client_id_len + 4 + 8 + 8 + 4 + 4 + u->reply_len +
-               4 + u->state_len;
-    uint8_t *buf = malloc(n), *p = buf;
-    if (buf == NULL)
-        return NULL;
-    p = put_u32(p, (uint32_t)u->client_id_len);
-    p = put_bytes(p, u->client_id, u->client_id_len);
-    p = put_u32(p, (uint32_t)u->retention_id);
-    p = put_u64(p, u->expiration);
-    p = put_u64(p, u->seq);
-    p = put_u32(p, u->status);
-    p = put_u32(p, (uint32_t)u->reply_len);
-    p = put_bytes(p, u->reply, u->reply_len);
-    p = put_u32(p, (uint32_t)u->state_len);
-    p = put_bytes(p, u->state, u->state_len);
-    *len = n;
+    phx_cdr_writer_t w;
+    phx_cdr_writer_init(&w, 64 + u->client_id_len + u->reply_len +
+                                u->state_len);
+    phx_cdr_put_octet(&w, PHX_CDR_NATIVE);
+    phx_cdr_put_octet_seq(&w, u->client_id, u->client_id_len);
+    phx_cdr_put_long(&w, u->retention_id);
+    phx_cdr_put_ulonglong(&w, u->expiration);
+    phx_cdr_put_ulonglong(&w, u->seq);
+    phx_cdr_put_ulong(&w, u->status);
+    phx_cdr_put_octet_seq(&w, u->reply, u->reply_len);
+    phx_cdr_put_octet_seq(&w, u->state, u->state_len);
+    uint8_t *buf = phx_cdr_writer_status(&w) == PHX_OK
+                       ? phx_cdr_writer_steal(&w, len)
+                       : NULL;
+    phx_cdr_writer_fini(&w);
     return buf;
-}
-
-typedef struct rd {
-    const uint8_t *p;
-    size_t left;
-    bool bad;
-} rd_t;
-
-static uint64_t get_uint(rd_t *r, int bytes)
-{
-    if (r->bad || r->left < (size_t)bytes) {
-        r->bad = true;
-        return 0;
-    }
-    uint64_t v = 0;
-    for (int i = 0; i < bytes; i++)
-        v |= (uint64_t)r->p[i] << (8 * i);
-    r->p += bytes;
-    r->left -= (size_t)bytes;
-    return v;
-}
-
-static const uint8_t *get_bytes(rd_t *r, size_t n)
-{
-    if (r->bad || r->left < n) {
-        r->bad = true;
-        return NULL;
-    }
-    const uint8_t *p = r->p;
-    r->p += n;
-    r->left -= n;
-    return p;
 }
 
 static bool update_decode(const void *msg, size_t len, update_t *u)
 {
-    rd_t r = {msg, len, false};
-    u->client_id_len = (size_t)get_uint(&r, 4);
-    u->client_id = (const char *)get_bytes(&r, u->client_id_len);
-    u->retention_id = (int32_t)(uint32_t)get_uint(&r, 4);
-    u->expiration = get_uint(&r, 8);
-    u->seq = get_uint(&r, 8);
-    u->status = (uint32_t)get_uint(&r, 4);
-    u->reply_len = (size_t)get_uint(&r, 4);
-    u->reply = get_bytes(&r, u->reply_len);
-    u->state_len = (size_t)get_uint(&r, 4);
-    u->state = get_bytes(&r, u->state_len);
-    return !r.bad && r.left == 0 && u->client_id_len > 0;
+    phx_cdr_reader_t r;
+    const uint8_t *id;
+    if (phx_cdr_reader_init_encap(&r, msg, len) != PHX_OK)
+        return false;
+    phx_cdr_get_octet_seq(&r, &id, &u->client_id_len);
+    phx_cdr_get_long(&r, &u->retention_id);
+    phx_cdr_get_ulonglong(&r, &u->expiration);
+    phx_cdr_get_ulonglong(&r, &u->seq);
+    phx_cdr_get_ulong(&r, &u->status);
+    phx_cdr_get_octet_seq(&r, &u->reply, &u->reply_len);
+    phx_cdr_get_octet_seq(&r, &u->state, &u->state_len);
+    u->client_id = (const char *)id;
+    return phx_cdr_reader_status(&r) == PHX_OK &&
+           phx_cdr_reader_remaining(&r) == 0 && u->client_id_len > 0;
 }
 
 /* Replace the snapshot with a copy of data.  Lock held. */
@@ -300,16 +244,10 @@ static int on_get_state(phx_gcs_t *gcs, const char *group,
         free(user);
         return -1;
     }
-    uint8_t hdr[4];
-    put_u32(hdr, (uint32_t)clen);
-    rc = phx_gcs_state_write(w, hdr, sizeof hdr);
-    if (rc == PHX_OK)
-        rc = phx_gcs_state_write(w, cbuf, clen);
-    if (rc == PHX_OK && ulen)
-        rc = phx_gcs_state_write(w, user, ulen);
+    rc = phx__ft_state_send(w, cbuf, clen, user, ulen);
     free(cbuf);
     free(user);
-    return rc == PHX_OK ? 0 : -1;
+    return rc;
 }
 
 static void on_set_state(phx_gcs_t *gcs, const char *group,
@@ -319,37 +257,16 @@ static void on_set_state(phx_gcs_t *gcs, const char *group,
     (void)gcs;
     (void)group;
     phx_ft_passive_t *p = arg;
-    if (flags & PHX_GCS_STATE_FIRST) {
-        p->st_len = 0;
-        p->st_failed = false;
-    }
-    if (len && !p->st_failed) {
-        if (p->st_len + len > p->st_cap) {
-            size_t cap = p->st_cap ? p->st_cap : 4096;
-            while (cap < p->st_len + len)
-                cap *= 2;
-            uint8_t *b = realloc(p->st_buf, cap);
-            if (b == NULL) {
-                p->st_failed = true;
-                return;
-            }
-            p->st_buf = b;
-            p->st_cap = cap;
-        }
-        memcpy(p->st_buf + p->st_len, chunk, len);
-        p->st_len += len;
-    }
-    if (!(flags & PHX_GCS_STATE_LAST) || p->st_failed || p->st_len == 0)
-        return;
-    rd_t r = {p->st_buf, p->st_len, false};
-    size_t clen = (size_t)get_uint(&r, 4);
-    const uint8_t *cbuf = get_bytes(&r, clen);
-    if (r.bad)
+    const uint8_t *cbuf, *user;
+    size_t clen, ulen;
+    if (!phx__ft_state_rx_add(&p->st, chunk, len, flags) ||
+        !phx__ft_state_split(p->st.buf, p->st.len, &cbuf, &clen, &user,
+                             &ulen))
         return;
     pthread_mutex_lock(&p->lock);
     phx_ft_reply_cache_deserialize(p->cache, cbuf, clen, NULL);
-    set_snapshot(p, r.p, r.left);
-    p->cfg.set_state(p->cfg.arg, r.p, r.left);
+    set_snapshot(p, user, ulen);
+    p->cfg.set_state(p->cfg.arg, user, ulen);
     pthread_mutex_unlock(&p->lock);
 }
 
@@ -621,7 +538,7 @@ void phx_ft_passive_destroy(phx_ft_passive_t *p)
     pthread_cond_destroy(&p->cond);
     free(p->out);
     free(p->snap);
-    free(p->st_buf);
+    phx__ft_state_rx_fini(&p->st);
     free(p->group);
     free(p->key);
     free(p);

@@ -7,7 +7,11 @@
  * delivered that update itself, so every member of the view has it.
  * Backups install the state and keep the reply in their reply cache, so
  * after a fail-over the new primary answers a retried request from its
- * cache instead of running it twice.
+ * cache instead of running it twice.  A servant that is Updateable
+ * (get_update/set_update) sends only the changes of each request, with a
+ * whole state every checkpoint interval; every member then keeps the last
+ * whole state plus the updates delivered since (the "tail"), which is
+ * what a joiner receives and what the primary rolls back to.
  *
  * Threads: ORB workers run the interceptor; on the primary one request
  * at a time (exec_lock) executes, queues its update and waits for the
@@ -26,6 +30,7 @@
 #include <phx/ft.h>
 #include <phx/gcs.h>
 #include <phx/interceptor.h>
+#include <phx/log.h>
 
 #include "ft/ft_int.h"
 
@@ -66,11 +71,19 @@ struct phx_ft_passive {
     bool thread_started;
     pthread_t thread;
     int wake_fd;
-    /* The servant's state as of the last delivered update (or the state
-     * transfer, or the start): what a joiner gets, never a state that
-     * includes an execution whose update is not delivered yet. */
+    /* The servant's state as of the last delivered record (or the state
+     * transfer, or the start): the last whole state plus the updates
+     * delivered since, in order.  What a joiner gets, never a state that
+     * includes an execution whose record is not delivered yet. */
     uint8_t *snap;
     size_t snap_len;
+    uint8_t **tail;
+    size_t *tail_len;
+    size_t n_tail, cap_tail;
+    /* Primary: when the last whole state was taken, and the updates sent
+     * since (worker holding exec_lock). */
+    struct timespec last_full;
+    uint32_t since_full;
     phx_ft_passive_stats_t stats;
 
     /* The state transfer being received (dispatch thread only). */
@@ -81,12 +94,16 @@ struct phx_ft_passive {
 /* The update record                                                    */
 /* ------------------------------------------------------------------ */
 /*
- * A CDR encapsulation: byte-order octet, sequence<octet> client id, long
- * retention id, unsigned long long expiration time, unsigned long long
- * sequence number (per sender), unsigned long reply status,
- * sequence<octet> reply, sequence<octet> state.
+ * A CDR encapsulation: byte-order octet, octet kind (REC_STATE: a whole
+ * state, REC_UPDATE: the changes of one request), sequence<octet> client
+ * id, long retention id, unsigned long long expiration time, unsigned
+ * long long sequence number (per sender), unsigned long reply status,
+ * sequence<octet> reply, sequence<octet> state or update.
  */
+enum { REC_STATE = 0, REC_UPDATE = 1 };
+
 typedef struct update {
+    uint8_t kind;
     const char *client_id;
     size_t client_id_len;
     int32_t retention_id;
@@ -105,6 +122,7 @@ static uint8_t *update_encode(const update_t *u, size_t *len)
     phx_cdr_writer_init(&w, 64 + u->client_id_len + u->reply_len +
                                 u->state_len);
     phx_cdr_put_octet(&w, PHX_CDR_NATIVE);
+    phx_cdr_put_octet(&w, u->kind);
     phx_cdr_put_octet_seq(&w, u->client_id, u->client_id_len);
     phx_cdr_put_long(&w, u->retention_id);
     phx_cdr_put_ulonglong(&w, u->expiration);
@@ -125,6 +143,7 @@ static bool update_decode(const void *msg, size_t len, update_t *u)
     const uint8_t *id;
     if (phx_cdr_reader_init_encap(&r, msg, len) != PHX_OK)
         return false;
+    phx_cdr_get_octet(&r, &u->kind);
     phx_cdr_get_octet_seq(&r, &id, &u->client_id_len);
     phx_cdr_get_long(&r, &u->retention_id);
     phx_cdr_get_ulonglong(&r, &u->expiration);
@@ -134,20 +153,130 @@ static bool update_decode(const void *msg, size_t len, update_t *u)
     phx_cdr_get_octet_seq(&r, &u->state, &u->state_len);
     u->client_id = (const char *)id;
     return phx_cdr_reader_status(&r) == PHX_OK &&
-           phx_cdr_reader_remaining(&r) == 0 && u->client_id_len > 0;
+           phx_cdr_reader_remaining(&r) == 0 && u->client_id_len > 0 &&
+           u->kind <= REC_UPDATE;
 }
 
-/* Replace the snapshot with a copy of data.  Lock held. */
-static void set_snapshot(phx_ft_passive_t *p, const void *data, size_t len)
+static uint8_t *dup_bytes(const void *data, size_t len)
 {
     uint8_t *s = malloc(len ? len : 1);
+    if (s != NULL && len)
+        memcpy(s, data, len);
+    return s;
+}
+
+static void tail_clear(phx_ft_passive_t *p)
+{
+    for (size_t i = 0; i < p->n_tail; i++)
+        free(p->tail[i]);
+    p->n_tail = 0;
+}
+
+/* Replace the snapshot with a copy of a whole state.  Lock held. */
+static void set_snapshot(phx_ft_passive_t *p, const void *data, size_t len)
+{
+    uint8_t *s = dup_bytes(data, len);
     if (s == NULL)
         return;
-    if (len)
-        memcpy(s, data, len);
     free(p->snap);
     p->snap = s;
     p->snap_len = len;
+    tail_clear(p);
+}
+
+/* Append a copy of a delivered update to the snapshot.  Lock held. */
+static bool tail_add(phx_ft_passive_t *p, const void *data, size_t len)
+{
+    if (p->n_tail == p->cap_tail) {
+        size_t cap = p->cap_tail ? 2 * p->cap_tail : 16;
+        uint8_t **t = realloc(p->tail, cap * sizeof *t);
+        if (t == NULL)
+            return false;
+        p->tail = t;
+        size_t *tl = realloc(p->tail_len, cap * sizeof *tl);
+        if (tl == NULL)
+            return false;
+        p->tail_len = tl;
+        p->cap_tail = cap;
+    }
+    uint8_t *d = dup_bytes(data, len);
+    if (d == NULL)
+        return false;
+    p->tail[p->n_tail] = d;
+    p->tail_len[p->n_tail++] = len;
+    return true;
+}
+
+/* Put the servant back to the snapshot: the whole state, then the
+ * updates since.  Lock held. */
+static void restore_snapshot(phx_ft_passive_t *p)
+{
+    p->cfg.set_state(p->cfg.arg, p->snap, p->snap_len);
+    for (size_t i = 0; i < p->n_tail; i++)
+        p->cfg.set_update(p->cfg.arg, p->tail[i], p->tail_len[i]);
+}
+
+/*
+ * The snapshot as one buffer (for state transfer): a CDR encapsulation
+ * of sequence<octet> state, unsigned long n, then n sequence<octet>
+ * updates.  Lock held.
+ */
+static uint8_t *snapshot_encode(phx_ft_passive_t *p, size_t *len)
+{
+    size_t need = 16 + p->snap_len;
+    for (size_t i = 0; i < p->n_tail; i++)
+        need += 8 + p->tail_len[i];
+    phx_cdr_writer_t w;
+    phx_cdr_writer_init(&w, need);
+    phx_cdr_put_octet(&w, PHX_CDR_NATIVE);
+    phx_cdr_put_octet_seq(&w, p->snap, p->snap_len);
+    phx_cdr_put_ulong(&w, (uint32_t)p->n_tail);
+    for (size_t i = 0; i < p->n_tail; i++)
+        phx_cdr_put_octet_seq(&w, p->tail[i], p->tail_len[i]);
+    uint8_t *buf = phx_cdr_writer_status(&w) == PHX_OK
+                       ? phx_cdr_writer_steal(&w, len)
+                       : NULL;
+    phx_cdr_writer_fini(&w);
+    return buf;
+}
+
+/* Install a snapshot received by state transfer (servant and copy).
+ * false when malformed.  Lock held. */
+static bool snapshot_install(phx_ft_passive_t *p, const void *data,
+                             size_t len)
+{
+    phx_cdr_reader_t r;
+    const uint8_t *st;
+    size_t st_len;
+    uint32_t n = 0;
+    if (phx_cdr_reader_init_encap(&r, data, len) != PHX_OK)
+        return false;
+    phx_cdr_get_octet_seq(&r, &st, &st_len);
+    phx_cdr_get_ulong(&r, &n);
+    if (phx_cdr_reader_status(&r) != PHX_OK ||
+        (n > 0 && p->cfg.set_update == NULL) ||
+        n > phx_cdr_reader_remaining(&r) / 4)
+        return false;
+    set_snapshot(p, st, st_len);
+    for (uint32_t i = 0; i < n; i++) {
+        const uint8_t *u;
+        size_t ul;
+        if (phx_cdr_get_octet_seq(&r, &u, &ul) != PHX_OK || !tail_add(p, u, ul))
+            return false;
+    }
+    if (phx_cdr_reader_remaining(&r) != 0)
+        return false;
+    restore_snapshot(p);
+    return true;
+}
+
+/* Apply a delivered record to the servant.  Lock held. */
+static void apply_record(phx_ft_passive_t *p, const update_t *u)
+{
+    if (u->kind == REC_STATE)
+        p->cfg.set_state(p->cfg.arg, u->state, u->state_len);
+    else
+        p->cfg.set_update(p->cfg.arg, u->state, u->state_len);
 }
 
 /* ------------------------------------------------------------------ */
@@ -162,11 +291,15 @@ static void on_deliver(phx_gcs_t *gcs, const char *group,
     (void)group;
     phx_ft_passive_t *p = arg;
     update_t u;
-    if (!update_decode(msg, len, &u))
+    if (!update_decode(msg, len, &u) ||
+        (u.kind == REC_UPDATE && p->cfg.set_update == NULL))
         return;
     pthread_mutex_lock(&p->lock);
     bool own = sender != NULL && sender->id == p->self_id;
-    set_snapshot(p, u.state, u.state_len);
+    if (u.kind == REC_STATE)
+        set_snapshot(p, u.state, u.state_len);
+    else
+        tail_add(p, u.state, u.state_len);
     phx_ft_reply_cache_put(p->cache, u.client_id, u.client_id_len,
                            u.retention_id, u.expiration, u.status, u.reply,
                            u.reply_len);
@@ -184,7 +317,7 @@ static void on_deliver(phx_gcs_t *gcs, const char *group,
      * primary whose own update arrives after it rolled the servant back
      * for want of it.  Under the lock, in delivery order. */
     if (!own || u.seq <= p->rolled_back_seq)
-        p->cfg.set_state(p->cfg.arg, u.state, u.state_len);
+        apply_record(p, &u);
     /* The update given up on arrived after all, in the same view: every
      * member has it and this one its state, so it serves again. */
     if (own && p->demoted && u.seq == p->rolled_back_seq) {
@@ -231,10 +364,8 @@ static int on_get_state(phx_gcs_t *gcs, const char *group,
     phx_cdr_writer_init(&cw, 0);
     pthread_mutex_lock(&p->lock);
     int rc = phx_ft_reply_cache_serialize(p->cache, &cw);
-    size_t ulen = p->snap_len;
-    uint8_t *user = malloc(ulen ? ulen : 1);
-    if (user && ulen)
-        memcpy(user, p->snap, ulen);
+    size_t ulen = 0;
+    uint8_t *user = snapshot_encode(p, &ulen);
     pthread_mutex_unlock(&p->lock);
     size_t clen = 0;
     uint8_t *cbuf = rc == PHX_OK ? phx_cdr_writer_steal(&cw, &clen) : NULL;
@@ -265,8 +396,10 @@ static void on_set_state(phx_gcs_t *gcs, const char *group,
         return;
     pthread_mutex_lock(&p->lock);
     phx_ft_reply_cache_deserialize(p->cache, cbuf, clen, NULL);
-    set_snapshot(p, user, ulen);
-    p->cfg.set_state(p->cfg.arg, user, ulen);
+    if (!snapshot_install(p, user, ulen))
+        phx_log(PHX_LOG_ERROR, "ft",
+                "warm passive %s: malformed state transfer ignored",
+                p->group);
     pthread_mutex_unlock(&p->lock);
 }
 
@@ -341,6 +474,15 @@ static void wake(phx_ft_passive_t *p)
 /* ------------------------------------------------------------------ */
 /* Server interceptor (ORB workers)                                     */
 /* ------------------------------------------------------------------ */
+
+static uint64_t ms_since(const struct timespec *t)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    int64_t ms = (int64_t)(now.tv_sec - t->tv_sec) * 1000 +
+                 (now.tv_nsec - t->tv_nsec) / 1000000;
+    return ms < 0 ? 0 : (uint64_t)ms;
+}
 
 static void deadline_in(struct timespec *dl, uint32_t ms)
 {
@@ -424,7 +566,16 @@ static int passive_receive(void *arg, phx_server_ri_t *ri, phx_env_t *env)
                                   phx_server_ri_request_byte_order(ri),
                                   &status, &reply, &reply_len, NULL);
     bool ran = rc == PHX_OK;
-    if (rc == PHX_OK && p->cfg.get_state(p->cfg.arg, &state, &state_len))
+    /* A whole state when the servant is not Updateable or a checkpoint is
+     * due, else the changes of this request. */
+    uint8_t kind = REC_STATE;
+    if (rc == PHX_OK && p->cfg.get_update != NULL &&
+        p->since_full < p->cfg.checkpoint_every &&
+        ms_since(&p->last_full) < p->cfg.checkpoint_interval_ms)
+        kind = REC_UPDATE;
+    if (rc == PHX_OK &&
+        (kind == REC_STATE ? p->cfg.get_state : p->cfg.get_update)(
+            p->cfg.arg, &state, &state_len))
         rc = PHX_ENOMEM;
     uint8_t *msg = NULL;
     size_t mlen = 0;
@@ -433,7 +584,7 @@ static int passive_receive(void *arg, phx_server_ri_t *ri, phx_env_t *env)
         pthread_mutex_lock(&p->lock);
         seq = ++p->next_seq;
         pthread_mutex_unlock(&p->lock);
-        update_t u = {c.client_id, c.client_id_len, c.retention_id,
+        update_t u = {kind, c.client_id, c.client_id_len, c.retention_id,
                       c.expiration_time, seq, status, reply, reply_len,
                       state, state_len};
         msg = update_encode(&u, &mlen);
@@ -444,7 +595,7 @@ static int passive_receive(void *arg, phx_server_ri_t *ri, phx_env_t *env)
          * state. */
         pthread_mutex_lock(&p->lock);
         if (ran)
-            p->cfg.set_state(p->cfg.arg, p->snap, p->snap_len);
+            restore_snapshot(p);
         pthread_mutex_unlock(&p->lock);
         pthread_mutex_unlock(&p->exec_lock);
         free(reply);
@@ -461,6 +612,14 @@ static int passive_receive(void *arg, phx_server_ri_t *ri, phx_env_t *env)
     p->out_len = mlen;
     p->out_seq = seq;
     p->stats.executed++;
+    if (kind == REC_STATE) {
+        p->stats.checkpoints++;
+        p->since_full = 0;
+        clock_gettime(CLOCK_MONOTONIC, &p->last_full);
+    } else {
+        p->stats.updates++;
+        p->since_full++;
+    }
     pthread_mutex_unlock(&p->lock);
     wake(p);
 
@@ -482,7 +641,10 @@ static int passive_receive(void *arg, phx_server_ri_t *ri, phx_env_t *env)
         p->demoted = p->is_primary;
         p->is_primary = false;
         p->rolled_back_seq = seq;
-        p->cfg.set_state(p->cfg.arg, p->snap, p->snap_len);
+        restore_snapshot(p);
+        /* The servant's changes since its last get_state or get_update
+         * were just replaced: the next record must be a whole state. */
+        p->since_full = UINT32_MAX;
     }
     pthread_mutex_unlock(&p->lock);
     pthread_mutex_unlock(&p->exec_lock);
@@ -506,6 +668,8 @@ void phx_ft_passive_config_init(phx_ft_passive_config_t *cfg)
 {
     memset(cfg, 0, sizeof *cfg);
     cfg->wait_ms = 10000;
+    cfg->checkpoint_interval_ms = 1000;
+    cfg->checkpoint_every = 100;
 }
 
 void phx_ft_passive_shutdown(phx_ft_passive_t *p)
@@ -538,6 +702,9 @@ void phx_ft_passive_destroy(phx_ft_passive_t *p)
     pthread_cond_destroy(&p->cond);
     free(p->out);
     free(p->snap);
+    tail_clear(p);
+    free(p->tail);
+    free(p->tail_len);
     phx__ft_state_rx_fini(&p->st);
     free(p->group);
     free(p->key);
@@ -552,7 +719,8 @@ int phx_ft_passive_install(phx_orb_t *orb,
 {
     if (orb == NULL || key == NULL || key_len == 0 || cfg == NULL ||
         cfg->group == NULL || cfg->get_state == NULL ||
-        cfg->set_state == NULL || out == NULL)
+        cfg->set_state == NULL || out == NULL ||
+        (cfg->get_update == NULL) != (cfg->set_update == NULL))
         return phx_error_set(err, PHX_EINVAL, "passive: bad argument");
     phx_ft_passive_t *p = calloc(1, sizeof *p);
     if (p == NULL)
@@ -569,6 +737,12 @@ int phx_ft_passive_install(phx_orb_t *orb,
     p->cfg = *cfg;
     if (p->cfg.wait_ms == 0)
         p->cfg.wait_ms = 10000;
+    if (p->cfg.checkpoint_interval_ms == 0)
+        p->cfg.checkpoint_interval_ms = 1000;
+    if (p->cfg.checkpoint_every == 0)
+        p->cfg.checkpoint_every = 100;
+    /* The first record after a promotion is a whole state. */
+    p->since_full = UINT32_MAX;
     p->key = malloc(key_len);
     p->key_len = key_len;
     p->group = strdup(cfg->group);

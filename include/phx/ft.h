@@ -593,12 +593,26 @@ typedef struct phx_ft_passive_config {
      * whether this member is the primary in it. */
     void (*view_change)(void *arg, const struct phx_gcs_view *view,
                         bool primary);
-    /* Required: the servant's whole state (*data malloc'd, the caller
-     * frees it), taken on the primary after each request and at install;
-     * and installing such a state on a backup, a joiner, or the primary
-     * when an update was not delivered.  Non-zero: failure. */
+    /* Required (FT::Checkpointable): the servant's whole state (*data
+     * malloc'd, the caller frees it), taken on the primary at install and
+     * for every checkpoint (after each request when there is no
+     * get_update); and installing such a state on a backup, a joiner, or
+     * the primary when an update was not delivered.  Non-zero: failure. */
     int (*get_state)(void *arg, uint8_t **data, size_t *len);
     int (*set_state)(void *arg, const void *data, size_t len);
+    /* Optional (FT::Updateable), both or neither: the changes the last
+     * request made (*data malloc'd; "the changes since the previous
+     * get_update or get_state", so the servant tracks what it changed and
+     * get_state also clears that), taken on the primary after each
+     * request between checkpoints; and applying such an update on top of
+     * the last state.  set_state and set_update are not changes.  With
+     * them, the primary multicasts an update per request and a whole
+     * state only every checkpoint_interval_ms or checkpoint_every
+     * requests, whichever comes first. */
+    int (*get_update)(void *arg, uint8_t **data, size_t *len);
+    int (*set_update)(void *arg, const void *data, size_t len);
+    uint32_t checkpoint_interval_ms; /* default 1000 */
+    uint32_t checkpoint_every;       /* default 100 */
 } phx_ft_passive_config_t;
 
 void phx_ft_passive_config_init(phx_ft_passive_config_t *cfg);
@@ -632,6 +646,8 @@ typedef struct phx_ft_passive_stats {
     uint64_t refused;       /* TRANSIENT: not the primary */
     uint64_t undelivered;   /* updates not delivered within wait_ms */
     uint64_t promotions;    /* views that made this member primary */
+    uint64_t checkpoints;   /* whole states this member multicast */
+    uint64_t updates;       /* get_update records this member multicast */
 } phx_ft_passive_stats_t;
 void phx_ft_passive_get_stats(phx_ft_passive_t *p,
                               phx_ft_passive_stats_t *st);

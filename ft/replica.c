@@ -1,0 +1,519 @@
+/*
+ * replica.c - the main program of a replica (include/phx/replica.h):
+ * settings from the environment and the command line, the ORB, the
+ * servant, the replication style, the report lines, signals.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <phx/ft.h>
+#include <phx/gcs.h>
+#include <phx/replica.h>
+
+static const char usage_text[] =
+    "options (each also read from the environment variable shown):\n"
+    "  --group NAME               PHX_GROUP  object group (required)\n"
+    "  --style STYLE              PHX_STYLE  active | warm_passive |\n"
+    "                             cold_passive | stateless (default active)\n"
+    "  --listen EP                PHX_LISTEN  ORB endpoint\n"
+    "                             (default tcp://127.0.0.1:*)\n"
+    "  --gcs EP                   PHX_GCS_ENDPOINT  GCS endpoint\n"
+    "                             (default tcp://127.0.0.1:*)\n"
+    "  --seed EP                  PHX_GCS_SEEDS  GCS endpoint of a running\n"
+    "                             member (repeatable; comma-separated)\n"
+    "  --dir DIR                  PHX_STORE_DIR  stable storage\n"
+    "                             (cold_passive)\n"
+    "  --checkpoint-interval MS   PHX_CHECKPOINT_INTERVAL_MS (default 1000)\n"
+    "  --members N                PHX_MEMBERS  report READY once the view\n"
+    "                             has N members (default 1)\n"
+    "  --name NAME                PHX_MEMBER  member name in views\n"
+    "  --workers N                PHX_WORKERS  ORB worker threads\n"
+    "                             (default 4)\n"
+    "  --report-fd FD             PHX_REPORT_FD  report lines (default 1)\n"
+    "  --heartbeat-ms MS          PHX_GCS_HEARTBEAT_MS\n"
+    "  --timeout-ms MS            PHX_GCS_TIMEOUT_MS\n"
+    "  --help                     this text\n";
+
+const char *phx_replica_usage(void)
+{
+    return usage_text;
+}
+
+static int set_str(char **dst, const char *v)
+{
+    char *d = strdup(v);
+    if (d == NULL)
+        return PHX_ENOMEM;
+    free(*dst);
+    *dst = d;
+    return PHX_OK;
+}
+
+static int parse_u32(const char *v, uint32_t lo, uint32_t hi, uint32_t *out)
+{
+    char *end = NULL;
+    errno = 0;
+    unsigned long n = strtoul(v, &end, 10);
+    if (*v == '\0' || *v == '-' || *end != '\0' || errno != 0 || n < lo ||
+        n > hi)
+        return PHX_EINVAL;
+    *out = (uint32_t)n;
+    return PHX_OK;
+}
+
+static int parse_style(const char *v, int *style)
+{
+    static const struct {
+        const char *name;
+        int style;
+    } styles[] = {{"active", PHX_FT_ACTIVE},
+                  {"warm_passive", PHX_FT_WARM_PASSIVE},
+                  {"cold_passive", PHX_FT_COLD_PASSIVE},
+                  {"stateless", PHX_FT_STATELESS},
+                  {"ACTIVE", PHX_FT_ACTIVE},
+                  {"WARM_PASSIVE", PHX_FT_WARM_PASSIVE},
+                  {"COLD_PASSIVE", PHX_FT_COLD_PASSIVE},
+                  {"STATELESS", PHX_FT_STATELESS}};
+    for (size_t i = 0; i < sizeof styles / sizeof styles[0]; i++)
+        if (strcmp(v, styles[i].name) == 0) {
+            *style = styles[i].style;
+            return PHX_OK;
+        }
+    return PHX_EINVAL;
+}
+
+static int add_seed(phx_replica_config_t *cfg, const char *v, size_t n)
+{
+    if (n == 0)
+        return PHX_OK;
+    char **s = realloc(cfg->seeds, (cfg->n_seeds + 1) * sizeof *s);
+    if (s == NULL)
+        return PHX_ENOMEM;
+    cfg->seeds = s;
+    if ((s[cfg->n_seeds] = strndup(v, n)) == NULL)
+        return PHX_ENOMEM;
+    cfg->n_seeds++;
+    return PHX_OK;
+}
+
+/* One setting, by option name (without "--"); from names where it came
+ * from in messages. */
+static int apply(phx_replica_config_t *cfg, const char *opt, const char *v,
+                 const char *from, phx_error_t *err)
+{
+    int rc = PHX_OK;
+    const char *want = NULL;
+    uint32_t u;
+    if (strcmp(opt, "group") == 0) {
+        if (*v == '\0')
+            want = "a non-empty name";
+        else
+            rc = set_str(&cfg->group, v);
+    } else if (strcmp(opt, "style") == 0) {
+        if (parse_style(v, &cfg->style) != PHX_OK)
+            want = "active, warm_passive, cold_passive or stateless";
+    } else if (strcmp(opt, "listen") == 0) {
+        rc = set_str(&cfg->listen, v);
+    } else if (strcmp(opt, "gcs") == 0) {
+        rc = set_str(&cfg->gcs_endpoint, v);
+    } else if (strcmp(opt, "seed") == 0) {
+        /* The variable holds a comma-separated list. */
+        for (const char *p = v; rc == PHX_OK;) {
+            const char *comma = strchr(p, ',');
+            size_t n = comma ? (size_t)(comma - p) : strlen(p);
+            rc = add_seed(cfg, p, n);
+            if (comma == NULL)
+                break;
+            p = comma + 1;
+        }
+    } else if (strcmp(opt, "dir") == 0) {
+        rc = set_str(&cfg->dir, v);
+    } else if (strcmp(opt, "checkpoint-interval") == 0) {
+        if (parse_u32(v, 1, 86400000, &cfg->checkpoint_interval_ms))
+            want = "milliseconds, 1..86400000";
+    } else if (strcmp(opt, "members") == 0) {
+        if (parse_u32(v, 1, 64, &cfg->members))
+            want = "a count, 1..64";
+    } else if (strcmp(opt, "name") == 0) {
+        rc = set_str(&cfg->name, v);
+    } else if (strcmp(opt, "workers") == 0) {
+        if (parse_u32(v, 1, 256, &cfg->workers))
+            want = "a thread count, 1..256";
+    } else if (strcmp(opt, "report-fd") == 0) {
+        if (parse_u32(v, 1, INT_MAX, &u))
+            want = "an open file descriptor number";
+        else
+            cfg->report_fd = (int)u;
+    } else if (strcmp(opt, "heartbeat-ms") == 0) {
+        if (parse_u32(v, 1, 60000, &cfg->heartbeat_ms))
+            want = "milliseconds, 1..60000";
+    } else if (strcmp(opt, "timeout-ms") == 0) {
+        if (parse_u32(v, 1, 600000, &cfg->timeout_ms))
+            want = "milliseconds, 1..600000";
+    } else {
+        return phx_error_set(err, PHX_EINVAL,
+                             "%s: unknown option '--%s' (see --help)",
+                             cfg->program, opt);
+    }
+    if (rc == PHX_ENOMEM)
+        return phx_error_set(err, rc, "%s: out of memory", cfg->program);
+    if (want)
+        return phx_error_set(err, PHX_EINVAL, "%s: %s: '%s' is not valid; "
+                             "expected %s", cfg->program, from, v, want);
+    return PHX_OK;
+}
+
+void phx_replica_config_fini(phx_replica_config_t *cfg)
+{
+    if (cfg == NULL)
+        return;
+    free(cfg->program);
+    free(cfg->group);
+    free(cfg->listen);
+    free(cfg->gcs_endpoint);
+    for (size_t i = 0; i < cfg->n_seeds; i++)
+        free(cfg->seeds[i]);
+    free(cfg->seeds);
+    free(cfg->dir);
+    free(cfg->name);
+    memset(cfg, 0, sizeof *cfg);
+}
+
+int phx_replica_parse(phx_replica_config_t *cfg, const char *program,
+                      int argc, char **argv, phx_error_t *err)
+{
+    static const struct {
+        const char *opt, *env;
+    } vars[] = {{"group", "PHX_GROUP"},
+                {"style", "PHX_STYLE"},
+                {"listen", "PHX_LISTEN"},
+                {"gcs", "PHX_GCS_ENDPOINT"},
+                {"seed", "PHX_GCS_SEEDS"},
+                {"dir", "PHX_STORE_DIR"},
+                {"checkpoint-interval", "PHX_CHECKPOINT_INTERVAL_MS"},
+                {"members", "PHX_MEMBERS"},
+                {"name", "PHX_MEMBER"},
+                {"workers", "PHX_WORKERS"},
+                {"report-fd", "PHX_REPORT_FD"},
+                {"heartbeat-ms", "PHX_GCS_HEARTBEAT_MS"},
+                {"timeout-ms", "PHX_GCS_TIMEOUT_MS"}};
+    memset(cfg, 0, sizeof *cfg);
+    cfg->style = PHX_FT_ACTIVE;
+    cfg->checkpoint_interval_ms = 1000;
+    cfg->members = 1;
+    cfg->workers = 4;
+    cfg->report_fd = 1;
+    if (set_str(&cfg->program, program ? program : "replica") != PHX_OK ||
+        set_str(&cfg->listen, "tcp://127.0.0.1:*") != PHX_OK ||
+        set_str(&cfg->gcs_endpoint, "tcp://127.0.0.1:*") != PHX_OK)
+        return phx_error_set(err, PHX_ENOMEM, "out of memory");
+    for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++) {
+        const char *v = getenv(vars[i].env);
+        if (v != NULL && *v != '\0') {
+            int rc = apply(cfg, vars[i].opt, v, vars[i].env, err);
+            if (rc != PHX_OK)
+                return rc;
+        }
+    }
+    /* Seeds on the command line replace those of the environment. */
+    bool argv_seeds = false;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            printf("usage: %s [options]\n%s", cfg->program, usage_text);
+            fflush(stdout);
+            return phx_error_set(err, PHX_EEXIST, "help printed");
+        }
+        if (strncmp(a, "--", 2) != 0)
+            return phx_error_set(err, PHX_EINVAL,
+                                 "%s: unexpected argument '%s' (see --help)",
+                                 cfg->program, a);
+        char opt[64];
+        const char *eq = strchr(a + 2, '=');
+        size_t n = eq ? (size_t)(eq - a - 2) : strlen(a + 2);
+        if (n == 0 || n >= sizeof opt)
+            return phx_error_set(err, PHX_EINVAL,
+                                 "%s: unknown option '%s' (see --help)",
+                                 cfg->program, a);
+        memcpy(opt, a + 2, n);
+        opt[n] = '\0';
+        const char *v;
+        if (eq) {
+            v = eq + 1;
+        } else if (i + 1 < argc) {
+            v = argv[++i];
+        } else {
+            return phx_error_set(err, PHX_EINVAL,
+                                 "%s: option '--%s' needs a value",
+                                 cfg->program, opt);
+        }
+        if (strcmp(opt, "seed") == 0 && !argv_seeds) {
+            for (size_t k = 0; k < cfg->n_seeds; k++)
+                free(cfg->seeds[k]);
+            cfg->n_seeds = 0;
+            argv_seeds = true;
+        }
+        char from[80];
+        snprintf(from, sizeof from, "--%s", opt);
+        int rc = apply(cfg, opt, v, from, err);
+        if (rc != PHX_OK)
+            return rc;
+    }
+    if (cfg->group == NULL)
+        return phx_error_set(err, PHX_EINVAL,
+                             "%s: no group: give --group NAME or set "
+                             "PHX_GROUP", cfg->program);
+    if (cfg->style == PHX_FT_COLD_PASSIVE && cfg->dir == NULL)
+        return phx_error_set(err, PHX_EINVAL,
+                             "%s: cold_passive needs --dir DIR (or "
+                             "PHX_STORE_DIR): the group's stable storage",
+                             cfg->program);
+    return PHX_OK;
+}
+
+/* ------------------------------------------------------------------ */
+/* Running                                                              */
+/* ------------------------------------------------------------------ */
+
+typedef struct run {
+    const phx_replica_config_t *cfg;
+    const phx_replica_servant_t *s;
+    pthread_mutex_t lock;
+    char *ior;
+    bool ready;
+    int role; /* -1 unknown, 0 backup, 1 primary */
+} run_t;
+
+static phx_orb_t *volatile the_orb;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    phx_orb_t *orb = the_orb;
+    if (orb)
+        phx_orb_shutdown(orb);
+}
+
+/* Write one report line.  Lock held. */
+static void report(run_t *r, const char *fmt, ...)
+{
+    char line[8192];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(line, sizeof line - 1, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return;
+    if ((size_t)n > sizeof line - 2)
+        n = (int)sizeof line - 2;
+    line[n++] = '\n';
+    for (int off = 0; off < n;) {
+        ssize_t w = write(r->cfg->report_fd, line + off, (size_t)(n - off));
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return;
+        off += (int)w;
+    }
+}
+
+static void view_seen(run_t *r, const phx_gcs_view_t *view, int role)
+{
+    pthread_mutex_lock(&r->lock);
+    report(r, "VIEW %llu %zu", (unsigned long long)view->id,
+           view->n_members);
+    if (!r->ready && view->primary && view->n_members >= r->cfg->members &&
+        r->ior) {
+        report(r, "READY %s", r->ior);
+        r->ready = true;
+    }
+    if (role >= 0 && role != r->role) {
+        report(r, "ROLE %s", role ? "primary" : "backup");
+        r->role = role;
+    }
+    pthread_mutex_unlock(&r->lock);
+}
+
+/* The styles hand the run to their callbacks; the servant wants its own
+ * argument. */
+static int w_get_state(void *arg, uint8_t **data, size_t *len)
+{
+    const phx_replica_servant_t *s = ((run_t *)arg)->s;
+    return s->get_state(s->arg, data, len);
+}
+
+static int w_set_state(void *arg, const void *data, size_t len)
+{
+    const phx_replica_servant_t *s = ((run_t *)arg)->s;
+    return s->set_state(s->arg, data, len);
+}
+
+static int w_get_update(void *arg, uint8_t **data, size_t *len)
+{
+    const phx_replica_servant_t *s = ((run_t *)arg)->s;
+    return s->get_update(s->arg, data, len);
+}
+
+static int w_set_update(void *arg, const void *data, size_t len)
+{
+    const phx_replica_servant_t *s = ((run_t *)arg)->s;
+    return s->set_update(s->arg, data, len);
+}
+
+static void active_view(void *arg, const phx_gcs_view_t *view)
+{
+    view_seen(arg, view, -1);
+}
+
+static void passive_view(void *arg, const phx_gcs_view_t *view,
+                         bool primary)
+{
+    view_seen(arg, view, primary ? 1 : 0);
+}
+
+int phx_replica_run(const phx_replica_config_t *cfg,
+                    const phx_replica_servant_t *s, phx_error_t *err)
+{
+    if (cfg == NULL || s == NULL || s->servant == NULL || cfg->group == NULL)
+        return phx_error_set(err, PHX_EINVAL, "replica: bad argument");
+    if (cfg->style != PHX_FT_STATELESS &&
+        (s->get_state == NULL || s->set_state == NULL))
+        return phx_error_set(err, PHX_EINVAL,
+                             "%s: the %s style needs get_state and "
+                             "set_state", cfg->program,
+                             cfg->style == PHX_FT_ACTIVE ? "active"
+                                                          : "passive");
+    if (cfg->style == PHX_FT_COLD_PASSIVE)
+        return phx_error_set(err, PHX_EUNSUPPORTED,
+                             "%s: cold_passive is not available in this "
+                             "build", cfg->program);
+
+    if ((s->get_update == NULL) != (s->set_update == NULL))
+        return phx_error_set(err, PHX_EINVAL,
+                             "%s: get_update and set_update go together",
+                             cfg->program);
+    run_t r = {.cfg = cfg, .s = s, .role = -1};
+    pthread_mutex_init(&r.lock, NULL);
+    const char *key = s->key ? s->key : cfg->group;
+    size_t key_len = strlen(key);
+
+    const char *ep = cfg->listen;
+    phx_orb_config_t oc;
+    phx_orb_config_init(&oc);
+    oc.listen = &ep;
+    oc.listen_count = 1;
+    oc.workers = cfg->workers; /* a replicated request holds a worker */
+    phx_orb_t *orb = NULL;
+    int rc = phx_orb_create(&oc, &orb, err);
+    if (rc != PHX_OK) {
+        pthread_mutex_destroy(&r.lock);
+        return rc;
+    }
+    phx_object_t *ref = NULL;
+    char *ior = NULL;
+    rc = phx_orb_activate(orb, s->servant, key, key_len, &ref, err);
+    if (rc == PHX_OK) {
+        rc = phx_object_to_string(ref, &ior);
+        phx_object_release(ref);
+        if (rc != PHX_OK)
+            phx_error_set(err, rc, "%s: cannot stringify the reference",
+                          cfg->program);
+    }
+    if (rc != PHX_OK) {
+        phx_orb_destroy(orb);
+        pthread_mutex_destroy(&r.lock);
+        return rc;
+    }
+    pthread_mutex_lock(&r.lock);
+    r.ior = ior;
+    pthread_mutex_unlock(&r.lock);
+
+    phx_gcs_config_t gc;
+    phx_gcs_config_init(&gc);
+    gc.endpoint = cfg->gcs_endpoint;
+    gc.seeds = (const char *const *)cfg->seeds;
+    gc.n_seeds = cfg->n_seeds;
+    if (cfg->name)
+        gc.name = cfg->name;
+    if (cfg->heartbeat_ms)
+        gc.heartbeat_ms = cfg->heartbeat_ms;
+    if (cfg->timeout_ms)
+        gc.timeout_ms = cfg->timeout_ms;
+
+    phx_ft_active_t *act = NULL;
+    phx_ft_passive_t *pas = NULL;
+    const char *gcs_ep = NULL;
+    if (cfg->style == PHX_FT_ACTIVE) {
+        phx_ft_active_config_t ac;
+        phx_ft_active_config_init(&ac);
+        ac.group = cfg->group;
+        ac.arg = &r;
+        ac.view_change = active_view;
+        ac.get_state = w_get_state;
+        ac.set_state = w_set_state;
+        rc = phx_ft_active_install(orb, &gc, key, key_len, &ac, &act, err);
+        if (rc == PHX_OK)
+            gcs_ep = phx_ft_active_gcs_endpoint(act);
+    } else if (cfg->style == PHX_FT_WARM_PASSIVE) {
+        phx_ft_passive_config_t pc;
+        phx_ft_passive_config_init(&pc);
+        pc.group = cfg->group;
+        pc.arg = &r;
+        pc.view_change = passive_view;
+        pc.get_state = w_get_state;
+        pc.set_state = w_set_state;
+        pc.get_update = s->get_update ? w_get_update : NULL;
+        pc.set_update = s->set_update ? w_set_update : NULL;
+        pc.checkpoint_interval_ms = cfg->checkpoint_interval_ms;
+        rc = phx_ft_passive_install(orb, &gc, key, key_len, &pc, &pas, err);
+        if (rc == PHX_OK)
+            gcs_ep = phx_ft_passive_gcs_endpoint(pas);
+    }
+    if (rc != PHX_OK) {
+        phx_orb_destroy(orb);
+        free(ior);
+        pthread_mutex_destroy(&r.lock);
+        return rc;
+    }
+
+    the_orb = orb;
+    struct sigaction sa, old_term, old_int;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigaction(SIGTERM, &sa, &old_term);
+    sigaction(SIGINT, &sa, &old_int);
+
+    pthread_mutex_lock(&r.lock);
+    if (gcs_ep)
+        report(&r, "GCS %s", gcs_ep);
+    if (cfg->style == PHX_FT_STATELESS) {
+        report(&r, "READY %s", ior);
+        r.ready = true;
+    }
+    pthread_mutex_unlock(&r.lock);
+
+    phx_orb_run(orb);
+
+    the_orb = NULL;
+    sigaction(SIGTERM, &old_term, NULL);
+    sigaction(SIGINT, &old_int, NULL);
+    phx_ft_active_shutdown(act);
+    phx_ft_passive_shutdown(pas);
+    phx_orb_destroy(orb);
+    phx_ft_active_destroy(act);
+    phx_ft_passive_destroy(pas);
+    pthread_mutex_lock(&r.lock);
+    r.ior = NULL;
+    pthread_mutex_unlock(&r.lock);
+    free(ior);
+    pthread_mutex_destroy(&r.lock);
+    return PHX_OK;
+}

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include <phx/ft.h>
+#include <phx/ft_cold.h>
 #include <phx/gcs.h>
 #include <phx/replica.h>
 
@@ -368,6 +369,17 @@ static int w_set_update(void *arg, const void *data, size_t len)
     return s->set_update(s->arg, data, len);
 }
 
+static void cold_role(void *arg, bool primary)
+{
+    run_t *r = arg;
+    pthread_mutex_lock(&r->lock);
+    if ((int)primary != r->role) {
+        report(r, "ROLE %s", primary ? "primary" : "backup");
+        r->role = primary;
+    }
+    pthread_mutex_unlock(&r->lock);
+}
+
 static void active_view(void *arg, const phx_gcs_view_t *view)
 {
     view_seen(arg, view, -1);
@@ -391,10 +403,6 @@ int phx_replica_run(const phx_replica_config_t *cfg,
                              "set_state", cfg->program,
                              cfg->style == PHX_FT_ACTIVE ? "active"
                                                           : "passive");
-    if (cfg->style == PHX_FT_COLD_PASSIVE)
-        return phx_error_set(err, PHX_EUNSUPPORTED,
-                             "%s: cold_passive is not available in this "
-                             "build", cfg->program);
 
     if ((s->get_update == NULL) != (s->set_update == NULL))
         return phx_error_set(err, PHX_EINVAL,
@@ -450,6 +458,7 @@ int phx_replica_run(const phx_replica_config_t *cfg,
 
     phx_ft_active_t *act = NULL;
     phx_ft_passive_t *pas = NULL;
+    phx_ft_cold_t *cold = NULL;
     const char *gcs_ep = NULL;
     if (cfg->style == PHX_FT_ACTIVE) {
         phx_ft_active_config_t ac;
@@ -476,6 +485,16 @@ int phx_replica_run(const phx_replica_config_t *cfg,
         rc = phx_ft_passive_install(orb, &gc, key, key_len, &pc, &pas, err);
         if (rc == PHX_OK)
             gcs_ep = phx_ft_passive_gcs_endpoint(pas);
+    } else if (cfg->style == PHX_FT_COLD_PASSIVE) {
+        phx_ft_cold_config_t cc;
+        phx_ft_cold_config_init(&cc);
+        cc.dir = cfg->dir;
+        cc.checkpoint_interval_ms = cfg->checkpoint_interval_ms;
+        cc.arg = &r;
+        cc.get_state = w_get_state;
+        cc.set_state = w_set_state;
+        cc.role_change = cold_role;
+        rc = phx_ft_cold_install(orb, key, key_len, &cc, &cold, err);
     }
     if (rc != PHX_OK) {
         phx_orb_destroy(orb);
@@ -494,7 +513,8 @@ int phx_replica_run(const phx_replica_config_t *cfg,
     pthread_mutex_lock(&r.lock);
     if (gcs_ep)
         report(&r, "GCS %s", gcs_ep);
-    if (cfg->style == PHX_FT_STATELESS) {
+    if (cfg->style == PHX_FT_STATELESS ||
+        cfg->style == PHX_FT_COLD_PASSIVE) {
         report(&r, "READY %s", ior);
         r.ready = true;
     }
@@ -507,9 +527,11 @@ int phx_replica_run(const phx_replica_config_t *cfg,
     sigaction(SIGINT, &old_int, NULL);
     phx_ft_active_shutdown(act);
     phx_ft_passive_shutdown(pas);
+    phx_ft_cold_shutdown(cold);
     phx_orb_destroy(orb);
     phx_ft_active_destroy(act);
     phx_ft_passive_destroy(pas);
+    phx_ft_cold_destroy(cold);
     pthread_mutex_lock(&r.lock);
     r.ior = NULL;
     pthread_mutex_unlock(&r.lock);

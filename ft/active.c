@@ -238,6 +238,11 @@ static void on_view(phx_gcs_t *gcs, const char *group,
     phx_ft_active_t *a = arg;
     if (a->cfg.view_change)
         a->cfg.view_change(a->cfg.arg, view);
+    /* A founder has the state at once; a joiner once the transfer that
+     * follows its join view is in. */
+    if (a->cfg.state_ready && view->primary && view->n_members == 1 &&
+        phx__ft_view_joined_self(gcs, view))
+        a->cfg.state_ready(a->cfg.arg);
 }
 
 /*
@@ -283,15 +288,23 @@ static void on_set_state(phx_gcs_t *gcs, const char *group,
     phx_ft_active_t *a = arg;
     const uint8_t *cbuf, *user;
     size_t clen, ulen;
-    if (!phx__ft_state_rx_add(&a->st, chunk, len, flags) ||
-        !phx__ft_state_split(a->st.buf, a->st.len, &cbuf, &clen, &user,
-                             &ulen))
+    if (!phx__ft_state_rx_add(&a->st, chunk, len, flags)) {
+        /* An empty or unusable transfer still ends the wait: the replica
+         * keeps the state it started with. */
+        if ((flags & PHX_GCS_STATE_LAST) && a->cfg.state_ready)
+            a->cfg.state_ready(a->cfg.arg);
         return;
-    pthread_mutex_lock(&a->lock);
-    phx_ft_reply_cache_deserialize(a->cache, cbuf, clen, NULL);
-    pthread_mutex_unlock(&a->lock);
-    if (a->cfg.set_state)
-        a->cfg.set_state(a->cfg.arg, user, ulen);
+    }
+    if (phx__ft_state_split(a->st.buf, a->st.len, &cbuf, &clen, &user,
+                            &ulen)) {
+        pthread_mutex_lock(&a->lock);
+        phx_ft_reply_cache_deserialize(a->cache, cbuf, clen, NULL);
+        pthread_mutex_unlock(&a->lock);
+        if (a->cfg.set_state)
+            a->cfg.set_state(a->cfg.arg, user, ulen);
+    }
+    if (a->cfg.state_ready)
+        a->cfg.state_ready(a->cfg.arg);
 }
 
 /* ------------------------------------------------------------------ */

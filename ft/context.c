@@ -211,3 +211,15 @@ bool phx__ft_state_split(const uint8_t *buf, size_t len,
     *ulen = len - r.pos;
     return true;
 }
+
+bool phx__ft_view_joined_self(struct phx_gcs *gcs,
+                              const struct phx_gcs_view *view)
+{
+    phx_gcs_member_t self;
+    if (phx_gcs_self(gcs, &self) != PHX_OK)
+        return false;
+    for (size_t i = 0; i < view->n_joined; i++)
+        if (view->joined[i].id == self.id)
+            return true;
+    return false;
+}

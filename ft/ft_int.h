@@ -80,6 +80,12 @@ bool phx__ft_state_rx_add(phx__ft_state_rx_t *rx, const void *chunk,
                           size_t len, unsigned flags);
 void phx__ft_state_rx_fini(phx__ft_state_rx_t *rx);
 
+struct phx_gcs;
+struct phx_gcs_view;
+/* Is this process among the view's joined members? */
+bool phx__ft_view_joined_self(struct phx_gcs *gcs,
+                              const struct phx_gcs_view *view);
+
 /* Write a replica's state to w: the reply cache serialization, then the
  * servant's state (user/ulen).  0 or -1. */
 int phx__ft_state_send(struct phx_gcs_state_writer *w, const uint8_t *cache,

@@ -348,6 +348,11 @@ static void on_view(phx_gcs_t *gcs, const char *group,
     pthread_mutex_unlock(&p->lock);
     if (p->cfg.view_change)
         p->cfg.view_change(p->cfg.arg, view, primary);
+    /* A founder has the state at once; a joiner once the transfer that
+     * follows its join view is in. */
+    if (p->cfg.state_ready && view->primary && view->n_members == 1 &&
+        phx__ft_view_joined_self(gcs, view))
+        p->cfg.state_ready(p->cfg.arg);
 }
 
 /*
@@ -390,17 +395,24 @@ static void on_set_state(phx_gcs_t *gcs, const char *group,
     phx_ft_passive_t *p = arg;
     const uint8_t *cbuf, *user;
     size_t clen, ulen;
-    if (!phx__ft_state_rx_add(&p->st, chunk, len, flags) ||
-        !phx__ft_state_split(p->st.buf, p->st.len, &cbuf, &clen, &user,
-                             &ulen))
+    if (!phx__ft_state_rx_add(&p->st, chunk, len, flags)) {
+        /* An empty or unusable transfer still ends the wait: the member
+         * keeps the state it started with. */
+        if ((flags & PHX_GCS_STATE_LAST) && p->cfg.state_ready)
+            p->cfg.state_ready(p->cfg.arg);
         return;
+    }
     pthread_mutex_lock(&p->lock);
-    phx_ft_reply_cache_deserialize(p->cache, cbuf, clen, NULL);
-    if (!snapshot_install(p, user, ulen))
+    if (!phx__ft_state_split(p->st.buf, p->st.len, &cbuf, &clen, &user,
+                             &ulen) ||
+        (phx_ft_reply_cache_deserialize(p->cache, cbuf, clen, NULL),
+         !snapshot_install(p, user, ulen)))
         phx_log(PHX_LOG_ERROR, "ft",
                 "warm passive %s: malformed state transfer ignored",
                 p->group);
     pthread_mutex_unlock(&p->lock);
+    if (p->cfg.state_ready)
+        p->cfg.state_ready(p->cfg.arg);
 }
 
 /* ------------------------------------------------------------------ */

@@ -290,6 +290,9 @@ typedef struct run {
     pthread_mutex_t lock;
     char *ior;
     bool ready;
+    bool view_ok;       /* a view with the wanted members was seen */
+    bool gcs_reported;  /* the GCS line is out (READY must follow it) */
+    bool state_ok;      /* the servant has the group's state */
     int role; /* -1 unknown, 0 backup, 1 primary */
 } run_t;
 
@@ -326,16 +329,35 @@ static void report(run_t *r, const char *fmt, ...)
     }
 }
 
+/* READY once serving with the group's state, after the GCS line
+ * (whoever starts the next replicas needs this one's endpoint as their
+ * seed).  Lock held. */
+static void maybe_ready(run_t *r)
+{
+    if (!r->ready && r->view_ok && r->state_ok && r->gcs_reported &&
+        r->ior) {
+        report(r, "READY %s", r->ior);
+        r->ready = true;
+    }
+}
+
+static void state_ready(void *arg)
+{
+    run_t *r = arg;
+    pthread_mutex_lock(&r->lock);
+    r->state_ok = true;
+    maybe_ready(r);
+    pthread_mutex_unlock(&r->lock);
+}
+
 static void view_seen(run_t *r, const phx_gcs_view_t *view, int role)
 {
     pthread_mutex_lock(&r->lock);
     report(r, "VIEW %llu %zu", (unsigned long long)view->id,
            view->n_members);
-    if (!r->ready && view->primary && view->n_members >= r->cfg->members &&
-        r->ior) {
-        report(r, "READY %s", r->ior);
-        r->ready = true;
-    }
+    if (view->primary && view->n_members >= r->cfg->members)
+        r->view_ok = true;
+    maybe_ready(r);
     if (role >= 0 && role != r->role) {
         report(r, "ROLE %s", role ? "primary" : "backup");
         r->role = role;
@@ -466,6 +488,7 @@ int phx_replica_run(const phx_replica_config_t *cfg,
         ac.group = cfg->group;
         ac.arg = &r;
         ac.view_change = active_view;
+        ac.state_ready = state_ready;
         ac.get_state = w_get_state;
         ac.set_state = w_set_state;
         rc = phx_ft_active_install(orb, &gc, key, key_len, &ac, &act, err);
@@ -477,6 +500,7 @@ int phx_replica_run(const phx_replica_config_t *cfg,
         pc.group = cfg->group;
         pc.arg = &r;
         pc.view_change = passive_view;
+        pc.state_ready = state_ready;
         pc.get_state = w_get_state;
         pc.set_state = w_set_state;
         pc.get_update = s->get_update ? w_get_update : NULL;
@@ -513,11 +537,12 @@ int phx_replica_run(const phx_replica_config_t *cfg,
     pthread_mutex_lock(&r.lock);
     if (gcs_ep)
         report(&r, "GCS %s", gcs_ep);
-    if (cfg->style == PHX_FT_STATELESS ||
-        cfg->style == PHX_FT_COLD_PASSIVE) {
+    r.gcs_reported = true;
+    if (cfg->style == PHX_FT_STATELESS || cfg->style == PHX_FT_COLD_PASSIVE) {
         report(&r, "READY %s", ior);
         r.ready = true;
     }
+    maybe_ready(&r);
     pthread_mutex_unlock(&r.lock);
 
     phx_orb_run(orb);

@@ -105,6 +105,7 @@ static struct {
     char **daemons;              /* names in the view, oldest first */
     size_t n_daemons;
     bool leader;
+    char *leader_name;           /* the oldest daemon of the view */
     bool shutting_down;
     /* outgoing messages (main thread multicasts them) */
     char **outq;
@@ -113,9 +114,10 @@ static struct {
        .event_cond = PTHREAD_COND_INITIALIZER};
 
 static phx_gcs_t *the_gcs;
-/* The leader places nothing until every host's daemon is in the view or
- * this much time has passed since start (so that the first replicas
- * spread over the hosts instead of all landing on the founder's). */
+/* Before the first placement in the domain, the leader waits until every
+ * host's daemon is in the view or this much time has passed since it
+ * started (so that the first replicas spread over the hosts instead of
+ * all landing on the founder's). */
 #define STARTUP_GRACE_MS 3000
 static uint64_t started_ms;
 static int wake_fd = -1;
@@ -764,7 +766,11 @@ static void reconcile(void)
 {
     if (!S.leader || S.shutting_down)
         return;
-    if (S.n_daemons < S.d->n_hosts && mono_ms() < started_ms + STARTUP_GRACE_MS)
+    bool deployed = false;
+    for (size_t g = 0; g < S.d->n_groups; g++)
+        deployed = deployed || S.groups[g].next_no > 0;
+    if (!deployed && S.n_daemons < S.d->n_hosts &&
+        mono_ms() < started_ms + STARTUP_GRACE_MS)
         return;
     for (size_t g = 0; g < S.d->n_groups; g++) {
         group_rt_t *gr = &S.groups[g];
@@ -777,6 +783,10 @@ static void reconcile(void)
         if (live > 0 && running == 0)
             continue;
         uint32_t want = live == 0 ? 1 : gr->target - live;
+        /* Styles with a GCS group join through a running member's GCS
+         * endpoint: never found a second group next to a running one. */
+        bool needs_seeds = S.d->groups[g].style == PHX_DEPLOY_ACTIVE ||
+                           S.d->groups[g].style == PHX_DEPLOY_WARM_PASSIVE;
         char seeds[8192] = "";
         size_t off = 0;
         for (size_t i = 0; i < S.n_members; i++) {
@@ -789,6 +799,11 @@ static void reconcile(void)
         }
         const char *chosen[64];
         size_t n_chosen = 0;
+        if (live > 0 && needs_seeds && off == 0) {
+            say(PHX_LOG_DEBUG, "group %s: no running replica reported its "
+                "GCS endpoint; waiting", S.d->groups[g].name);
+            continue;
+        }
         for (uint32_t k = 0; k < want && n_chosen < 64; k++) {
             const char *h = choose_host(g, chosen, n_chosen);
             if (h == NULL) {
@@ -888,8 +903,14 @@ static void on_view(phx_gcs_t *gcs, const char *group,
             remove_member(m);
         }
     }
-    if (S.leader && !was_leader)
-        event_add("daemon", "", "", "%s leads the domain", S.me->name);
+    /* Every daemon records the change of leader at the same point. */
+    if (view->primary && view->n_members > 0 &&
+        (S.leader_name == NULL ||
+         strcmp(S.leader_name, view->members[0].name) != 0)) {
+        free(S.leader_name);
+        S.leader_name = xstrdup(view->members[0].name);
+        event_add("daemon", "", "", "%s leads the domain", S.leader_name);
+    }
     reconcile();
     pthread_mutex_unlock(&S.lock);
 }
@@ -1709,8 +1730,9 @@ int main(int argc, char **argv)
             if (rc == PHX_EAGAIN)
                 break;
             if (rc != PHX_OK)
-                say(PHX_LOG_WARN, "multicast refused (%s): %s",
-                    phx_strerror(rc), S.outq[sent]);
+                say(S.shutting_down ? PHX_LOG_DEBUG : PHX_LOG_WARN,
+                    "multicast refused (%s): %s", phx_strerror(rc),
+                    S.outq[sent]);
             free(S.outq[sent]);
             sent++;
         }
@@ -1779,6 +1801,7 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < S.n_daemons; i++)
         free(S.daemons[i]);
     free(S.daemons);
+    free(S.leader_name);
     for (size_t i = 0; i < S.n_out; i++)
         free(S.outq[i]);
     free(S.outq);

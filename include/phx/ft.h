@@ -500,6 +500,11 @@ typedef struct phx_ft_active_config {
      * joiner before the first request it delivers.  Non-zero: failure. */
     int (*get_state)(void *arg, uint8_t **data, size_t *len);
     int (*set_state)(void *arg, const void *data, size_t len);
+    /* Optional, on the dispatch thread: this replica has the group's
+     * state: at once when it founds the group, after the state transfer
+     * when it joins one (also after a rejoin).  Until then its servant
+     * may not have the group's state yet. */
+    void (*state_ready)(void *arg);
 } phx_ft_active_config_t;
 
 void phx_ft_active_config_init(phx_ft_active_config_t *cfg);
@@ -613,6 +618,9 @@ typedef struct phx_ft_passive_config {
     int (*set_update)(void *arg, const void *data, size_t len);
     uint32_t checkpoint_interval_ms; /* default 1000 */
     uint32_t checkpoint_every;       /* default 100 */
+    /* Optional, on the dispatch thread: this member has the group's
+     * state (as for ACTIVE). */
+    void (*state_ready)(void *arg);
 } phx_ft_passive_config_t;
 
 void phx_ft_passive_config_init(phx_ft_passive_config_t *cfg);

@@ -44,7 +44,9 @@
  *
  * Report lines, each flushed as it is written:
  *   GCS <endpoint>     the GCS handle is up (what others pass as --seed)
- *   READY <IOR>        serving, and the view has the wanted members
+ *   READY <IOR>        serving with the group's state (after the state
+ *                      transfer when joining), and the view has the
+ *                      wanted members
  *   ROLE primary|backup   passive styles: every change of role
  *   VIEW <id> <n>      every view of the group (id, member count)
  */

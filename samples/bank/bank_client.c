@@ -16,7 +16,8 @@
  * run starts T threads, each transferring 1 between random accounts until
  * it has made N transfers, S seconds have passed, or SIGTERM/SIGINT.  A
  * call that takes longer than MS (default 50) is reported as
- * "STALL <ms> ms at <seconds> s", and every second "PROGRESS <acknowledged>".
+ * "STALL <ms> ms at <seconds> s", and every second "PROGRESS <acknowledged>
+ * max_ms=<longest call of that second>".
  * The last line is "DONE acknowledged=A insufficient=I errors=E": A
  * transfers returned normally (each must have been applied exactly
  * once), I were refused for want of funds (applied nowhere), E failed
@@ -40,6 +41,8 @@
 
 static volatile sig_atomic_t stop_flag;
 static atomic_ullong acknowledged, insufficient, errors;
+/* Longest call since the last PROGRESS line, in microseconds. */
+static atomic_ullong max_us;
 static uint32_t n_accounts = 16;
 static long max_transfers = -1;
 static double max_seconds = -1, stall_ms = 50;
@@ -116,6 +119,10 @@ static void *run_worker(void *arg)
         double t = now_s();
         int rc = Banking_Bank_transfer(w->bank, from, to, 1, &env);
         double ms = (now_s() - t) * 1000.0;
+        unsigned long long us = (unsigned long long)(ms * 1000.0);
+        unsigned long long cur = atomic_load(&max_us);
+        while (us > cur && !atomic_compare_exchange_weak(&max_us, &cur, us))
+            ;
         if (ms >= stall_ms) {
             printf("STALL %.1f ms at %.3f s\n", ms, t);
             fflush(stdout);
@@ -300,8 +307,9 @@ int main(int argc, char **argv)
             struct timespec ts = {0, 20 * 1000000L};
             nanosleep(&ts, NULL);
             if (now_s() >= next) {
-                printf("PROGRESS %llu\n",
-                       (unsigned long long)atomic_load(&acknowledged));
+                printf("PROGRESS %llu max_ms=%.1f\n",
+                       (unsigned long long)atomic_load(&acknowledged),
+                       (double)atomic_exchange(&max_us, 0) / 1000.0);
                 fflush(stdout);
                 next += 1.0;
             }

@@ -843,6 +843,7 @@ static void test_watch(void)
     kill(c.pid, SIGINT);
     finish(&c);
     EXPECT_STATUS(&c, 0);
+    CU_ASSERT_STRING_EQUAL(c.e.data, "");
     CU_ASSERT_EQUAL(fake.last_since, N_EVENTS);
     release(&c);
 }
@@ -969,6 +970,8 @@ static void test_watch_failover(void)
     CU_ASSERT(p && !strstr(p + 1, "started as pid"));
     CU_ASSERT_EQUAL(count_lines(c.o.data), 4);
     EXPECT_ERR(&c, "now watching");
+    if (getenv("PHXCTL_TEST_VERBOSE"))
+        dump("failover", &c);
     release(&c);
     unlink(path);
     rmdir(dir);

@@ -4,6 +4,8 @@
  * servant, the replication style, the report lines, signals.
  */
 #include <errno.h>
+#include <poll.h>
+#include <sys/eventfd.h>
 #include <limits.h>
 #include <stdbool.h>
 #include <pthread.h>
@@ -39,6 +41,9 @@ static const char usage_text[] =
     "  --workers N                PHX_WORKERS  ORB worker threads\n"
     "                             (default 4)\n"
     "  --report-fd FD             PHX_REPORT_FD  report lines (default 1)\n"
+    "  --control-fd FD            PHX_CONTROL_FD  where the group's current\n"
+    "                             reference arrives (IOGR lines; default\n"
+    "                             none)\n"
     "  --heartbeat-ms MS          PHX_GCS_HEARTBEAT_MS\n"
     "  --timeout-ms MS            PHX_GCS_TIMEOUT_MS\n"
     "  --help                     this text\n";
@@ -153,6 +158,11 @@ static int apply(phx_replica_config_t *cfg, const char *opt, const char *v,
             want = "an open file descriptor number";
         else
             cfg->report_fd = (int)u;
+    } else if (strcmp(opt, "control-fd") == 0) {
+        if (parse_u32(v, 0, INT_MAX, &u))
+            want = "an open file descriptor number";
+        else
+            cfg->control_fd = (int)u;
     } else if (strcmp(opt, "heartbeat-ms") == 0) {
         if (parse_u32(v, 1, 60000, &cfg->heartbeat_ms))
             want = "milliseconds, 1..60000";
@@ -204,6 +214,7 @@ int phx_replica_parse(phx_replica_config_t *cfg, const char *program,
                 {"name", "PHX_MEMBER"},
                 {"workers", "PHX_WORKERS"},
                 {"report-fd", "PHX_REPORT_FD"},
+                {"control-fd", "PHX_CONTROL_FD"},
                 {"heartbeat-ms", "PHX_GCS_HEARTBEAT_MS"},
                 {"timeout-ms", "PHX_GCS_TIMEOUT_MS"}};
     memset(cfg, 0, sizeof *cfg);
@@ -212,6 +223,7 @@ int phx_replica_parse(phx_replica_config_t *cfg, const char *program,
     cfg->members = 1;
     cfg->workers = 4;
     cfg->report_fd = 1;
+    cfg->control_fd = -1;
     if (set_str(&cfg->program, program ? program : "replica") != PHX_OK ||
         set_str(&cfg->listen, "tcp://127.0.0.1:*") != PHX_OK ||
         set_str(&cfg->gcs_endpoint, "tcp://127.0.0.1:*") != PHX_OK)
@@ -402,6 +414,79 @@ static void cold_role(void *arg, bool primary)
     pthread_mutex_unlock(&r->lock);
 }
 
+/* The control channel: "IOGR <reference>" lines from whoever manages the
+ * group (phxd) whenever its reference changes.  Each becomes the
+ * reference stale clients are redirected to. */
+typedef struct control {
+    int fd;
+    phx_ft_server_t *srv;
+    const char *key;
+    size_t key_len;
+    const char *program;
+    int stop_fd;
+} control_t;
+
+static void control_line(control_t *c, char *line)
+{
+    if (strncmp(line, "IOGR ", 5) != 0)
+        return;
+    phx_ior_t ior;
+    phx_error_t err;
+    if (phx_ior_from_string(line + 5, &ior, &err) != PHX_OK) {
+        fprintf(stderr, "%s: control: bad group reference: %s\n",
+                c->program, err.msg);
+        return;
+    }
+    int rc = phx_ft_server_set_group(c->srv, c->key, c->key_len, &ior, &err);
+    if (rc != PHX_OK && rc != PHX_ESTATE)
+        fprintf(stderr, "%s: control: %s\n", c->program, err.msg);
+    phx_ior_fini(&ior);
+}
+
+static void *control_main(void *arg)
+{
+    control_t *c = arg;
+    char *buf = NULL;
+    size_t len = 0, cap = 0;
+    for (;;) {
+        struct pollfd pf[2] = {{c->fd, POLLIN, 0}, {c->stop_fd, POLLIN, 0}};
+        if (poll(pf, 2, -1) < 0) {
+            if (errno == EINTR)
+                continue;
+            break;
+        }
+        if (pf[1].revents)
+            break;
+        if (len + 4096 + 1 > cap) {
+            size_t ncap = cap ? 2 * cap : 8192;
+            if (ncap > (1u << 24))
+                break; /* a line this long is not a reference */
+            char *b = realloc(buf, ncap);
+            if (b == NULL)
+                break;
+            buf = b;
+            cap = ncap;
+        }
+        ssize_t n = read(c->fd, buf + len, cap - len - 1);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break; /* the manager went away: keep the last reference */
+        len += (size_t)n;
+        buf[len] = '\0';
+        char *start = buf, *nl;
+        while ((nl = strchr(start, '\n')) != NULL) {
+            *nl = '\0';
+            control_line(c, start);
+            start = nl + 1;
+        }
+        len -= (size_t)(start - buf);
+        memmove(buf, start, len);
+    }
+    free(buf);
+    return NULL;
+}
+
 static void active_view(void *arg, const phx_gcs_view_t *view)
 {
     view_seen(arg, view, -1);
@@ -478,6 +563,19 @@ int phx_replica_run(const phx_replica_config_t *cfg,
     if (cfg->timeout_ms)
         gc.timeout_ms = cfg->timeout_ms;
 
+    /* Stale references are redirected first (LOCATION_FORWARD_PERM to the
+     * group's current reference, once the manager has sent one). */
+    phx_ft_server_t *srv = NULL;
+    phx_ft_server_config_t sc;
+    phx_ft_server_config_init(&sc);
+    sc.version_only = true;
+    if (cfg->control_fd >= 0 &&
+        phx_ft_server_install(orb, &sc, &srv, err) != PHX_OK) {
+        phx_orb_destroy(orb);
+        free(ior);
+        pthread_mutex_destroy(&r.lock);
+        return err->code;
+    }
     phx_ft_active_t *act = NULL;
     phx_ft_passive_t *pas = NULL;
     phx_ft_cold_t *cold = NULL;
@@ -522,9 +620,20 @@ int phx_replica_run(const phx_replica_config_t *cfg,
     }
     if (rc != PHX_OK) {
         phx_orb_destroy(orb);
+        phx_ft_server_destroy(srv);
         free(ior);
         pthread_mutex_destroy(&r.lock);
         return rc;
+    }
+
+    control_t ctl = {cfg->control_fd, srv, key, key_len, cfg->program, -1};
+    pthread_t ctl_thread;
+    bool ctl_started = false;
+    if (srv) {
+        ctl.stop_fd = eventfd(0, EFD_CLOEXEC);
+        ctl_started = ctl.stop_fd >= 0 &&
+                      pthread_create(&ctl_thread, NULL, control_main,
+                                     &ctl) == 0;
     }
 
     the_orb = orb;
@@ -548,6 +657,14 @@ int phx_replica_run(const phx_replica_config_t *cfg,
     phx_orb_run(orb);
 
     the_orb = NULL;
+    if (ctl_started) {
+        uint64_t one = 1;
+        ssize_t w = write(ctl.stop_fd, &one, sizeof one);
+        (void)w;
+        pthread_join(ctl_thread, NULL);
+    }
+    if (ctl.stop_fd >= 0)
+        close(ctl.stop_fd);
     sigaction(SIGTERM, &old_term, NULL);
     sigaction(SIGINT, &old_int, NULL);
     phx_ft_active_shutdown(act);
@@ -557,6 +674,7 @@ int phx_replica_run(const phx_replica_config_t *cfg,
     phx_ft_active_destroy(act);
     phx_ft_passive_destroy(pas);
     phx_ft_cold_destroy(cold);
+    phx_ft_server_destroy(srv);
     pthread_mutex_lock(&r.lock);
     r.ior = NULL;
     pthread_mutex_unlock(&r.lock);

@@ -46,6 +46,7 @@ struct phx_ft_server {
     phx__ft_htab_t groups;
     uint64_t seed;
     phx_ft_reply_cache_config_t cache_cfg;
+    bool version_only;
     atomic_uint_fast64_t forwarded, replayed, executed, refused;
 };
 
@@ -110,6 +111,8 @@ static int ft_receive_contexts(void *arg, phx_server_ri_t *ri,
         phx_server_ri_request_context(ri, PHX_SC_FT_GROUP_VERSION);
     const phx_service_context_t *rq =
         phx_server_ri_request_context(ri, PHX_SC_FT_REQUEST);
+    if (s->version_only)
+        rq = NULL; /* a replication style answers FT_REQUEST */
     if (gv == NULL && rq == NULL)
         return PHX_OK;
     size_t klen;
@@ -293,6 +296,7 @@ int phx_ft_server_install(phx_orb_t *orb, const phx_ft_server_config_t *cfg,
     if (cfg->cache_max_bytes)
         s->cache_cfg.max_bytes = cfg->cache_max_bytes;
     s->cache_cfg.evict_when_full = cfg->cache_evict_when_full;
+    s->version_only = cfg->version_only;
     if (cfg->clock) {
         s->cache_cfg.clock = cfg->clock;
         s->cache_cfg.clock_arg = cfg->clock_arg;
@@ -300,8 +304,10 @@ int phx_ft_server_install(phx_orb_t *orb, const phx_ft_server_config_t *cfg,
     s->si.name = "ft-server";
     s->si.arg = s;
     s->si.receive_request_service_contexts = ft_receive_contexts;
-    s->si.send_reply = ft_send_reply;
-    s->si.send_exception = ft_send_reply;
+    if (!s->version_only) {
+        s->si.send_reply = ft_send_reply;
+        s->si.send_exception = ft_send_reply;
+    }
     s->si.send_other = ft_send_other;
     int rc = phx_orb_add_server_interceptor(orb, &s->si);
     if (rc != PHX_OK) {

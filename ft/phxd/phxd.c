@@ -39,6 +39,7 @@
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <syslog.h>
 #include <time.h>
@@ -333,6 +334,7 @@ typedef struct proc {
     size_t group;
     pid_t pid;
     int fd;                  /* the replica's report lines */
+    int ctl_fd;              /* to the replica: IOGR lines */
     char buf[16384];
     size_t len;
     char *gcs;
@@ -358,7 +360,7 @@ static const char *style_arg(phx_deploy_style_t s)
 /* Start a replica of group g for member id; returns the pid or -1 with
  * why filled. */
 static pid_t spawn(size_t g, const char *id, const char *seeds, int *fd_out,
-                   char *why, size_t why_len)
+                   int *ctl_out, char *why, size_t why_len)
 {
     const phx_deploy_group_t *grp = &S.d->groups[g];
     const phx_deploy_factory_t *f =
@@ -367,9 +369,15 @@ static pid_t spawn(size_t g, const char *id, const char *seeds, int *fd_out,
         snprintf(why, why_len, "no factory for host %s", S.me->name);
         return -1;
     }
-    int p[2];
+    int p[2], c[2];
     if (pipe2(p, O_CLOEXEC) != 0) {
         snprintf(why, why_len, "pipe: %s", strerror(errno));
+        return -1;
+    }
+    if (pipe2(c, O_CLOEXEC) != 0) {
+        snprintf(why, why_len, "pipe: %s", strerror(errno));
+        close(p[0]);
+        close(p[1]);
         return -1;
     }
     char listen[256], gcs[256], cpi[32], hb[32], to[32], store[8192];
@@ -388,6 +396,8 @@ static pid_t spawn(size_t g, const char *id, const char *seeds, int *fd_out,
         snprintf(why, why_len, "fork: %s", strerror(errno));
         close(p[0]);
         close(p[1]);
+        close(c[0]);
+        close(c[1]);
         return -1;
     }
     if (pid == 0) {
@@ -399,7 +409,8 @@ static pid_t spawn(size_t g, const char *id, const char *seeds, int *fd_out,
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);
         setpgid(0, 0);
-        if (dup2(p[1], 3) < 0)
+        /* dup2 clears close-on-exec on the copies. */
+        if (dup2(p[1], 3) < 0 || dup2(c[0], 4) < 0)
             _exit(126);
         if (f->workdir && chdir(f->workdir) != 0) {
             fprintf(stderr, "phxd: replica %s: cannot enter %s: %s\n", id,
@@ -417,6 +428,7 @@ static pid_t spawn(size_t g, const char *id, const char *seeds, int *fd_out,
         setenv("PHX_MEMBER", id, 1);
         setenv("PHX_MEMBERS", "1", 1);
         setenv("PHX_REPORT_FD", "3", 1);
+        setenv("PHX_CONTROL_FD", "4", 1);
         setenv("PHX_CHECKPOINT_INTERVAL_MS", cpi, 1);
         setenv("PHX_GCS_HEARTBEAT_MS", hb, 1);
         setenv("PHX_GCS_TIMEOUT_MS", to, 1);
@@ -430,8 +442,11 @@ static pid_t spawn(size_t g, const char *id, const char *seeds, int *fd_out,
         _exit(127);
     }
     close(p[1]);
+    close(c[0]);
     fcntl(p[0], F_SETFL, O_NONBLOCK);
+    fcntl(c[1], F_SETFL, O_NONBLOCK);
     *fd_out = p[0];
+    *ctl_out = c[1];
     return pid;
 }
 
@@ -439,6 +454,8 @@ static void proc_free(proc_t *p)
 {
     if (p->fd >= 0)
         close(p->fd);
+    if (p->ctl_fd >= 0)
+        close(p->ctl_fd);
     free(p->member);
     free(p->gcs);
     free(p);
@@ -532,9 +549,29 @@ static void reap(void)
 /* Applying messages (main thread, in delivery order, lock held)       */
 /* ------------------------------------------------------------------ */
 
+static char *group_iogr(size_t g);
+
+/* The group's reference changed: a new version, sent to the local
+ * replicas of the group, which redirect clients holding an older one
+ * (lock held). */
 static void bump_version(size_t g)
 {
     S.groups[g].version++;
+    char *iogr = NULL;
+    for (proc_t *p = procs; p; p = p->next) {
+        if (p->group != g || p->ctl_fd < 0)
+            continue;
+        if (iogr == NULL && (iogr = group_iogr(g)) == NULL)
+            return;
+        /* Best effort: a replica that does not read its control pipe gets
+         * the next version instead. */
+        size_t n = strlen(iogr);
+        struct iovec iov[3] = {{(char *)"IOGR ", 5}, {iogr, n}, {(char *)"\n", 1}};
+        ssize_t w = writev(p->ctl_fd, iov, 3);
+        if (w >= 0 && (size_t)w != n + 6)
+            say(PHX_LOG_WARN, "%s: control pipe full", p->member);
+    }
+    free(iogr);
 }
 
 static void apply(char **f, size_t n)
@@ -575,8 +612,9 @@ static void apply(char **f, size_t n)
                   strcmp(f[4], "-") == 0 ? " (founds the group)" : "");
         if (strcmp(m->host, S.me->name) == 0 && !S.shutting_down) {
             char why[256];
-            int fd = -1;
-            pid_t pid = spawn((size_t)g, m->id, f[4], &fd, why, sizeof why);
+            int fd = -1, ctl = -1;
+            pid_t pid = spawn((size_t)g, m->id, f[4], &fd, &ctl, why,
+                              sizeof why);
             if (pid < 0) {
                 clean_field(why);
                 queue_msg_l("EXIT\t%s\tcannot start: %s", m->id, why);
@@ -586,12 +624,14 @@ static void apply(char **f, size_t n)
             if (p == NULL) {
                 kill(pid, SIGKILL);
                 close(fd);
+                close(ctl);
                 return;
             }
             p->member = xstrdup(m->id);
             p->group = (size_t)g;
             p->pid = pid;
             p->fd = fd;
+            p->ctl_fd = ctl;
             p->next_probe =
                 mono_ms() + S.d->groups[g].fault_monitoring_interval_ms;
             p->next = procs;

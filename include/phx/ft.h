@@ -401,6 +401,11 @@ typedef struct phx_ft_server_config {
     bool cache_evict_when_full;
     uint64_t (*clock)(void *arg); /* default phx_ft_time_now */
     void *clock_arg;
+    /* Only redirect stale references: leave requests with FT_REQUEST to
+     * a replication style (ACTIVE, WARM_PASSIVE and COLD_PASSIVE keep
+     * their own reply caches); no cache is consulted or filled.  Install
+     * it before the style, so the redirect comes first. */
+    bool version_only;
 } phx_ft_server_config_t;
 
 void phx_ft_server_config_init(phx_ft_server_config_t *cfg);

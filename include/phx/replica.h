@@ -38,6 +38,13 @@
  *   --workers N        PHX_WORKERS          ORB worker threads (default 4)
  *   --report-fd FD     PHX_REPORT_FD        where the report lines go
  *                                           (default 1, stdout)
+ *   --control-fd FD    PHX_CONTROL_FD       where "IOGR <reference>" lines
+ *                                           arrive each time the group's
+ *                                           reference changes; requests
+ *                                           carrying an older
+ *                                           FT_GROUP_VERSION are answered
+ *                                           LOCATION_FORWARD_PERM to it
+ *                                           (default: none)
  *   --heartbeat-ms MS  PHX_GCS_HEARTBEAT_MS
  *   --timeout-ms MS    PHX_GCS_TIMEOUT_MS
  *   --help
@@ -77,6 +84,7 @@ typedef struct phx_replica_config {
     char *name;
     uint32_t workers;
     int report_fd;
+    int control_fd;         /* -1: none */
     uint32_t heartbeat_ms;  /* 0: the GCS default */
     uint32_t timeout_ms;    /* 0: the GCS default */
 } phx_replica_config_t;

@@ -24,6 +24,18 @@
  *   ft_active_5      the same with 5 replicas.
  *   ft_warm_3        the same with a 3-member WARM_PASSIVE group (the
  *                    primary executes, then multicasts its state).
+ *   ft_cold_3        the same with a 3-member COLD_PASSIVE group
+ *                    (tests/ft/cold_member on a store in /tmp: the
+ *                    primary executes, appends the request to its log and
+ *                    fdatasyncs it before replying).
+ *   ft_groups_10k    round trip of add through a STATELESS group served
+ *                    with the FT server interceptor (stale-reference check
+ *                    and reply cache per group), with 10,000 groups in the
+ *                    same server and client processes and the calls spread
+ *                    over all of them, against the same with 1 group
+ *                    (vs=ft_groups_1; the server runs in this process);
+ *                    ratio = median with 10,000 / median with 1 (goal
+ *                    <= 1.2).
  *   ft_failover      ACTIVE, 3 replicas: the replica the client talks to
  *                    is killed with SIGKILL and one call is made at once;
  *                    the wait is the time from the kill to that call's
@@ -58,6 +70,7 @@
 #include <phx/transport.h>
 
 #include "tests/ft/gen/ft_test.h"
+#include "tests/ft/member.h"
 #include "tests/integration/harness.h"
 
 #define MAX_MEMBERS 5
@@ -72,8 +85,9 @@ static int kills = 20;
 static bool verbose;
 
 typedef struct group {
-    const char *prog; /* tests/ft/active_member or passive_member */
+    const char *prog; /* tests/ft/active_member, passive_ or cold_member */
     bool passive;
+    char dir[64];     /* cold_member: the store */
     int n;
     hproc_t procs[MAX_MEMBERS];
     bool alive[MAX_MEMBERS];
@@ -140,7 +154,7 @@ static void read_member(group_t *g, int i, bool want_gcs, bool want_ior,
             if (phx_ior_from_string(line + 6, &g->iors[i], NULL) != PHX_OK)
                 die("%s %d: bad reference", g->prog, i);
             want_ior = false;
-        } else if (strcmp(line, "PRIMARY") == 0) {
+        } else if (strncmp(line, "PRIMARY", 7) == 0) {
             want_primary = false;
         }
     }
@@ -152,6 +166,13 @@ static void spawn_member(group_t *g, int i, const char *seed)
     snprintf(members, sizeof members, "%d", g->n);
     char *argv[] = {(char *)h_prog(g->prog), "--members", members,
                     seed ? "--seed" : NULL, (char *)seed, NULL};
+    char *cold_argv[] = {(char *)h_prog(g->prog), "--dir", g->dir, NULL};
+    if (g->dir[0]) {
+        if (h_spawn(&g->procs[i], cold_argv) != 0)
+            die("cannot start %s", g->prog);
+        g->alive[i] = true;
+        return;
+    }
     if (h_spawn(&g->procs[i], argv) != 0)
         die("cannot start %s", g->prog);
     g->alive[i] = true;
@@ -173,14 +194,21 @@ static void start_group(group_t *g, const char *prog, bool passive, int n)
     g->passive = passive;
     g->n = n;
     live = g;
+    bool cold = strstr(prog, "cold_member") != NULL;
+    if (cold) {
+        snprintf(g->dir, sizeof g->dir, "/tmp/phx-bench-cold-XXXXXX");
+        if (mkdtemp(g->dir) == NULL)
+            die("mkdtemp: cannot make a store");
+    }
     /* The first member is the oldest (the WARM_PASSIVE primary): the
-     * others join through it once it is up. */
+     * others join through it once it is up.  COLD_PASSIVE members share
+     * the store; the first takes its lock. */
     spawn_member(g, 0, NULL);
-    read_member(g, 0, true, false, passive);
+    read_member(g, 0, !cold, cold, passive || cold);
     for (int i = 1; i < n; i++)
         spawn_member(g, i, g->gcs[0]);
-    for (int i = 0; i < n; i++)
-        read_member(g, i, i > 0, true, false);
+    for (int i = cold ? 1 : 0; i < n; i++)
+        read_member(g, i, i > 0 && !cold, true, false);
     phx_error_t err;
     if (phx_ft_registry_create("phalanx-bench", &g->reg, &err) != PHX_OK ||
         phx_ft_registry_create_group(g->reg, phxtest_Member__repo_id,
@@ -199,6 +227,12 @@ static void stop_group(group_t *g)
         phx_ior_fini(&g->iors[i]);
     }
     phx_ft_registry_destroy(g->reg);
+    if (g->dir[0]) {
+        char cmd[128];
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", g->dir);
+        if (system(cmd) != 0)
+            fprintf(stderr, "bench_ft: cannot remove %s\n", g->dir);
+    }
     live = NULL;
 }
 
@@ -346,6 +380,136 @@ static void fig_active_3(void)
 static void fig_active_5(void)
 {
     latency_figure("ft_active_5", "tests/ft/active_member", false, 5, false);
+}
+
+static void fig_cold_3(void)
+{
+    latency_figure("ft_cold_3", "tests/ft/cold_member", true, 3, false);
+}
+
+/* ---- many groups in one process ---- */
+
+typedef struct many {
+    phx_orb_t *orb;
+    phx_ft_server_t *ft;
+    member_t m;
+    pthread_t thread;
+    phx_object_t **grp; /* client references, one per group */
+    size_t n;
+} many_t;
+
+static void *many_serve(void *arg)
+{
+    phx_orb_run(arg);
+    return NULL;
+}
+
+/* A server with n groups, each a servant key "g<i>" in a one-member
+ * STATELESS group, and client references to every group. */
+static void many_start(many_t *mm, size_t n)
+{
+    memset(mm, 0, sizeof *mm);
+    const char *ep = "tcp://127.0.0.1:*";
+    phx_orb_config_t cfg;
+    phx_orb_config_init(&cfg);
+    cfg.listen = &ep;
+    cfg.listen_count = 1;
+    cfg.workers = 1;
+    phx_error_t err;
+    if (phx_orb_create(&cfg, &mm->orb, &err) != PHX_OK ||
+        phx_ft_server_install(mm->orb, NULL, &mm->ft, &err) != PHX_OK)
+        die("server: %s", err.msg);
+    member_init(&mm->m, mm->orb, mm->ft, "g0");
+    mm->grp = calloc(n, sizeof *mm->grp);
+    if (mm->grp == NULL)
+        die("out of memory");
+    mm->n = n;
+    for (size_t i = 0; i < n; i++) {
+        char key[32];
+        snprintf(key, sizeof key, "g%zu", i);
+        phx_object_t *ref;
+        phx_ior_t ior, iogr;
+        if (phx_orb_activate(mm->orb, &mm->m.servant.base, key, strlen(key),
+                             &ref, &err) != PHX_OK ||
+            phx_object_get_ior(ref, &ior) != PHX_OK)
+            die("activate %s: %s", key, err.msg);
+        phx_ft_iogr_spec_t spec = {
+            .ft_domain_id = "bench",
+            .object_group_id = i + 1,
+            .object_group_ref_version = 1,
+            .members = &ior,
+            .member_count = 1,
+            .primary = PHX_FT_NO_PRIMARY,
+        };
+        if (phx_ft_iogr_build(&spec, &iogr, &err) != PHX_OK ||
+            phx_ft_server_set_group(mm->ft, key, strlen(key), &iogr,
+                                    &err) != PHX_OK ||
+            phx_object_from_ior(orb, &iogr, &mm->grp[i], &err) != PHX_OK)
+            die("group %zu: %s", i, err.msg);
+        phx_ior_fini(&ior);
+        phx_ior_fini(&iogr);
+        phx_object_release(ref);
+    }
+    if (pthread_create(&mm->thread, NULL, many_serve, mm->orb) != 0)
+        die("cannot start the server thread");
+}
+
+static void many_stop(many_t *mm)
+{
+    for (size_t i = 0; i < mm->n; i++)
+        phx_object_release(mm->grp[i]);
+    free(mm->grp);
+    phx_orb_shutdown(mm->orb);
+    pthread_join(mm->thread, NULL);
+    phx_orb_destroy(mm->orb);
+    phx_ft_server_destroy(mm->ft);
+}
+
+/* n calls spread round-robin over the groups of mm. */
+static void many_calls(many_t *mm, int n, size_t *next, int64_t *s,
+                       int *ns)
+{
+    for (int i = 0; i < n; i++) {
+        phx_object_t *o = mm->grp[(*next)++ % mm->n];
+        int64_t t0 = phx_now_us();
+        call_add(o);
+        s[(*ns)++] = phx_now_us() - t0;
+    }
+}
+
+static void fig_groups_10k(void)
+{
+    many_t one, many;
+    many_start(&one, 1);
+    many_start(&many, 10000);
+    int per = (int)(4000 * scale);
+    if (per < 20)
+        per = 20;
+    int cap = per * runs;
+    int64_t *s1 = malloc(sizeof *s1 * (size_t)cap);
+    int64_t *sn = malloc(sizeof *sn * (size_t)cap);
+    if (!s1 || !sn)
+        die("out of memory");
+    size_t n1 = 0, nn = 0;
+    int c1 = 0, cn = 0;
+    /* warm-up: every group called once (connections, client state) */
+    for (int i = 0; i < 200; i++)
+        call_add(one.grp[0]);
+    for (size_t i = 0; i < many.n; i++)
+        call_add(many.grp[i]);
+    for (int r = 0; r < runs; r++) {
+        many_calls(&one, per, &n1, s1, &c1);
+        many_calls(&many, per, &nn, sn, &cn);
+    }
+    stats_t a = summarize(s1, c1), b = summarize(sn, cn);
+    char extra[64];
+    snprintf(extra, sizeof extra, "base_us=%.2f", a.med);
+    print_fig("ft_groups_10k", b.med, b.p99, b.ops, "ft_groups_1",
+              b.med / a.med, extra);
+    free(s1);
+    free(sn);
+    many_stop(&many);
+    many_stop(&one);
 }
 
 static void fig_warm_3(void)
@@ -500,6 +664,8 @@ static const figure_t figures[] = {
     {"ft_warm_3", fig_warm_3},
     {"ft_failover", fig_failover},
     {"ft_throughput_3", fig_throughput_3},
+    {"ft_cold_3", fig_cold_3},
+    {"ft_groups_10k", fig_groups_10k},
 };
 
 int main(int argc, char **argv)

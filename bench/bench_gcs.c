@@ -31,6 +31,13 @@
  *                     with 10,000 / with 1 (goal <= 1.2).  rss_kb: member
  *                     resident memory with 10,000 groups, against 1
  *                     (base_rss_kb), after malloc_trim.
+ *   gcs_state_16m     state transfer: a process joins a group whose member
+ *                     gives a 16 MiB state (written in 64 KiB chunks);
+ *                     the time from the join to the last chunk received,
+ *                     against the same join with an empty state
+ *                     (vs=gcs_join_empty, base_us).  ratio = (time - empty)
+ *                     in ms per MiB; median over BENCH_RUNS joins, both
+ *                     handles in this process.
  *
  * Environment: BENCH_SCALE (message-count multiplier, default 1),
  * BENCH_RUNS (runs per throughput figure, default 5), BENCH_KILLS (default
@@ -682,6 +689,123 @@ static void fig_groups_10k(void)
               "gcs_groups_1", (1e6 / many) / (1e6 / one), extra);
 }
 
+/* ---- state transfer ---- */
+
+typedef struct st_side {
+    size_t state_len;      /* what the giver writes */
+    size_t got;            /* what the joiner received */
+    bool done;
+} st_side_t;
+
+static int st_get(phx_gcs_t *gcs, const char *group,
+                  phx_gcs_state_writer_t *w, void *arg)
+{
+    (void)gcs;
+    (void)group;
+    st_side_t *s = arg;
+    static uint8_t chunk[65536];
+    for (size_t off = 0; off < s->state_len; off += sizeof chunk) {
+        size_t n = s->state_len - off < sizeof chunk ? s->state_len - off
+                                                     : sizeof chunk;
+        chunk[0] = (uint8_t)off;
+        if (phx_gcs_state_write(w, chunk, n) != PHX_OK)
+            return -1;
+    }
+    return 0;
+}
+
+static void st_set(phx_gcs_t *gcs, const char *group, const void *chunk,
+                   size_t len, unsigned flags, void *arg)
+{
+    (void)gcs;
+    (void)group;
+    (void)chunk;
+    st_side_t *s = arg;
+    if (flags & PHX_GCS_STATE_FIRST)
+        s->got = 0;
+    s->got += len;
+    if (flags & PHX_GCS_STATE_LAST)
+        s->done = true;
+}
+
+static void st_deliver(phx_gcs_t *gcs, const char *group,
+                       const phx_gcs_member_t *sender, const void *msg,
+                       size_t len, void *arg)
+{
+    (void)gcs, (void)group, (void)sender, (void)msg, (void)len, (void)arg;
+}
+
+/* One join of a fresh process to a group whose member gives state_len
+ * bytes; returns the microseconds from join to the last chunk. */
+static double state_join(size_t state_len)
+{
+    st_side_t giver = {state_len, 0, false}, joiner = {0, 0, false};
+    phx_gcs_callbacks_t cb = {st_deliver, NULL, st_get, st_set};
+    phx_gcs_config_t cfg;
+    phx_gcs_config_init(&cfg);
+    cfg.max_state = 64u << 20;
+    phx_gcs_t *a = NULL, *b = NULL;
+    phx_error_t err;
+    if (phx_gcs_create(&cfg, &cb, &giver, &a, &err) != PHX_OK ||
+        phx_gcs_join(a, "state", &err) != PHX_OK)
+        die("gcs: %s", err.msg);
+    /* The founder is in its group once it has delivered its view. */
+    int64_t until = phx_now_us() + 5000000;
+    while (phx_now_us() < until) {
+        phx_gcs_dispatch(a, 10, NULL);
+        phx_gcs_member_t self;
+        if (phx_gcs_self(a, &self) == PHX_OK)
+            break;
+    }
+    for (int i = 0; i < 20; i++)
+        phx_gcs_dispatch(a, 5, NULL);
+    const char *seed = phx_gcs_endpoint(a);
+    cfg.seeds = &seed;
+    cfg.n_seeds = 1;
+    if (phx_gcs_create(&cfg, &cb, &joiner, &b, &err) != PHX_OK)
+        die("gcs: %s", err.msg);
+    int64_t t0 = phx_now_us();
+    if (phx_gcs_join(b, "state", &err) != PHX_OK)
+        die("gcs: %s", err.msg);
+    until = t0 + 30000000;
+    while (!joiner.done && phx_now_us() < until) {
+        struct pollfd pf[2] = {{phx_gcs_fd(a), POLLIN, 0},
+                               {phx_gcs_fd(b), POLLIN, 0}};
+        poll(pf, 2, 5);
+        phx_gcs_dispatch(a, 0, NULL);
+        phx_gcs_dispatch(b, 0, NULL);
+    }
+    int64_t t = phx_now_us() - t0;
+    if (!joiner.done || joiner.got != state_len)
+        die("state transfer: got %zu of %zu bytes", joiner.got, state_len);
+    phx_gcs_destroy(b);
+    phx_gcs_destroy(a);
+    return (double)t;
+}
+
+static void fig_state_16m(void)
+{
+    const size_t mib = 16;
+    int n = runs < 64 ? runs : 64;
+    double full[64], empty[64];
+    state_join(0); /* warm-up */
+    for (int r = 0; r < n; r++) {
+        empty[r] = state_join(0);
+        full[r] = state_join(mib << 20);
+        if (verbose)
+            fprintf(stderr, "# gcs_state run %d: %.0f us, empty %.0f us\n",
+                    r + 1, full[r], empty[r]);
+    }
+    qsort(full, (size_t)n, sizeof full[0], cmp_d);
+    qsort(empty, (size_t)n, sizeof empty[0], cmp_d);
+    double med = full[n / 2], base = empty[n / 2];
+    char extra[96];
+    snprintf(extra, sizeof extra, "base_us=%.0f mb_s=%.0f", base,
+             (double)mib / ((med - base) / 1e6));
+    print_fig("gcs_state_16m", med, full[n - 1], 1e6 / med, "gcs_join_empty",
+              (med - base) / 1000.0 / (double)mib, extra);
+}
+
 typedef struct figure {
     const char *name;
     void (*run)(void);
@@ -693,6 +817,7 @@ static const figure_t figures[] = {
     {"gcs_latency_3", fig_latency_3},
     {"gcs_view_change", fig_view_change},
     {"gcs_groups_10k", fig_groups_10k},
+    {"gcs_state_16m", fig_state_16m},
 };
 
 int main(int argc, char **argv)

@@ -419,6 +419,11 @@ static void cold_role(void *arg, bool primary)
  * reference stale clients are redirected to. */
 typedef struct control {
     int fd;
+    run_t *run;
+    phx_ft_active_t *act;
+    phx_ft_passive_t *pas;
+    phx_ft_cold_t *cold;
+    uint64_t reported;
     phx_ft_server_t *srv;
     const char *key;
     size_t key_len;
@@ -443,20 +448,52 @@ static void control_line(control_t *c, char *line)
     phx_ior_fini(&ior);
 }
 
+/* "STATS <n>": the replicated requests this replica executed, when the
+ * count changed. */
+static void report_stats(control_t *c)
+{
+    uint64_t n = 0;
+    if (c->act) {
+        phx_ft_active_stats_t st;
+        phx_ft_active_get_stats(c->act, &st);
+        n = st.executed;
+    } else if (c->pas) {
+        phx_ft_passive_stats_t st;
+        phx_ft_passive_get_stats(c->pas, &st);
+        n = st.executed;
+    } else if (c->cold) {
+        phx_ft_cold_stats_t st;
+        phx_ft_cold_get_stats(c->cold, &st);
+        n = st.executed;
+    }
+    if (n == c->reported)
+        return;
+    c->reported = n;
+    pthread_mutex_lock(&c->run->lock);
+    report(c->run, "STATS %llu", (unsigned long long)n);
+    pthread_mutex_unlock(&c->run->lock);
+}
+
 static void *control_main(void *arg)
 {
     control_t *c = arg;
     char *buf = NULL;
     size_t len = 0, cap = 0;
+    bool open = true;
     for (;;) {
-        struct pollfd pf[2] = {{c->fd, POLLIN, 0}, {c->stop_fd, POLLIN, 0}};
-        if (poll(pf, 2, -1) < 0) {
+        struct pollfd pf[2] = {{open ? c->fd : -1, POLLIN, 0},
+                               {c->stop_fd, POLLIN, 0}};
+        int pr = poll(pf, 2, 1000);
+        if (pr < 0) {
             if (errno == EINTR)
                 continue;
             break;
         }
         if (pf[1].revents)
             break;
+        report_stats(c);
+        if (pr == 0 || !(pf[0].revents & (POLLIN | POLLHUP)))
+            continue;
         if (len + 4096 + 1 > cap) {
             size_t ncap = cap ? 2 * cap : 8192;
             if (ncap > (1u << 24))
@@ -470,8 +507,11 @@ static void *control_main(void *arg)
         ssize_t n = read(c->fd, buf + len, cap - len - 1);
         if (n < 0 && errno == EINTR)
             continue;
-        if (n <= 0)
-            break; /* the manager went away: keep the last reference */
+        if (n <= 0) {
+            open = false; /* the manager went away: keep the last
+                           * reference */
+            continue;
+        }
         len += (size_t)n;
         buf[len] = '\0';
         char *start = buf, *nl;
@@ -626,7 +666,8 @@ int phx_replica_run(const phx_replica_config_t *cfg,
         return rc;
     }
 
-    control_t ctl = {cfg->control_fd, srv, key, key_len, cfg->program, -1};
+    control_t ctl = {cfg->control_fd, &r, act, pas, cold, 0,
+                     srv, key, key_len, cfg->program, -1};
     pthread_t ctl_thread;
     bool ctl_started = false;
     if (srv) {

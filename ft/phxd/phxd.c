@@ -74,6 +74,7 @@ typedef struct member {
     char *gcs;
     int role;        /* -1 none, 0 backup, 1 primary */
     uint32_t restarts;
+    uint64_t requests; /* replicated requests executed (its reports) */
 } member_t;
 
 typedef struct group_rt {
@@ -214,6 +215,7 @@ static void event_add(const char *kind, const char *group,
  *   READY   member ior gcs
  *   ROLE    member primary|backup
  *   VIEW    member view-id members
+ *   STATS   member requests                     (about once a second)
  *   EXIT    member why
  *   HUNG    member why
  *   KILL    member                              (an operator, any daemon)
@@ -473,6 +475,8 @@ static void proc_line(proc_t *p, char *line)
                   p->gcs ? p->gcs : "-");
     } else if (strncmp(line, "ROLE ", 5) == 0) {
         queue_msg_l("ROLE\t%s\t%s", p->member, line + 5);
+    } else if (strncmp(line, "STATS ", 6) == 0) {
+        queue_msg_l("STATS\t%s\t%s", p->member, line + 6);
     } else if (strncmp(line, "VIEW ", 5) == 0) {
         unsigned long long id = 0;
         unsigned n = 0;
@@ -684,6 +688,10 @@ static void apply(char **f, size_t n)
                           "%s on %s is the primary", m->id, m->host);
             }
         }
+    } else if (strcmp(k, "STATS") == 0 && n >= 3) {
+        member_t *m = find_member(f[1]);
+        if (m != NULL)
+            m->requests = strtoull(f[2], NULL, 10);
     } else if (strcmp(k, "VIEW") == 0 && n >= 4) {
         member_t *m = find_member(f[1]);
         if (m == NULL)
@@ -990,10 +998,11 @@ static int on_get_state(phx_gcs_t *gcs, const char *group,
         for (size_t i = 0; i < S.n_members; i++) {
             member_t *m = S.members[i];
             len += (size_t)snprintf(
-                buf + len, cap - len, "M\t%s\t%zu\t%s\t%d\t%d\t%s\t%s\t%d\t%u\n",
-                m->id, m->group, m->host, m->state, m->pid,
-                m->ior ? m->ior : "-", m->gcs ? m->gcs : "-", m->role,
-                m->restarts);
+                buf + len, cap - len,
+                "M\t%s\t%zu\t%s\t%d\t%d\t%s\t%s\t%d\t%u\t%llu\n", m->id,
+                m->group, m->host, m->state, m->pid, m->ior ? m->ior : "-",
+                m->gcs ? m->gcs : "-", m->role, m->restarts,
+                (unsigned long long)m->requests);
         }
         rc = phx_gcs_state_write(w, buf, len) == PHX_OK ? 0 : -1;
         free(buf);
@@ -1050,6 +1059,7 @@ static void install_state(char *text)
             m->gcs = xstrdup(f[7]);
             m->role = atoi(f[8]);
             m->restarts = (uint32_t)strtoul(f[9], NULL, 10);
+            m->requests = n > 10 ? strtoull(f[10], NULL, 10) : 0;
             if (S.n_members == S.cap_members) {
                 size_t cap = S.cap_members ? 2 * S.cap_members : 16;
                 member_t **a = realloc(S.members, cap * sizeof *a);
@@ -1265,6 +1275,9 @@ static void fill_group(size_t g, Phalanx_GroupInfo *gi)
                            : m->role == 0 ? "backup" : "");
         mi->ior = xstrdup(m->ior ? m->ior : "");
         mi->restarts = m->restarts;
+        mi->requests = m->requests;
+        if (m->state == M_RUNNING && m->requests > gi->requests)
+            gi->requests = m->requests;
     }
     gi->members._maximum = gi->members._length;
 }

@@ -418,6 +418,9 @@ static int ast_dump_visit(const ast_node_t *n, bool leaving, void *vctx)
             fputs(" local", out);
         ast_dump_refs(out, "bases", &n->u.iface.bases);
         ast_dump_refs(out, "ancestors", &n->u.iface.ancestors);
+        if (n->u.iface.rpc)
+            fprintf(out, " rpc(prog=%" PRIu32 " vers=%" PRIu32 ")",
+                    n->u.iface.rpc_prog, n->u.iface.rpc_vers);
         break;
     case AST_INTERFACE_FWD:
     case AST_STRUCT_FWD:
@@ -475,6 +478,8 @@ static int ast_dump_visit(const ast_node_t *n, bool leaving, void *vctx)
         size_t k;
         if (n->u.op.oneway)
             fputs(" oneway", out);
+        if (n->u.op.rpc)
+            fprintf(out, " rpc(proc=%" PRIu32 ")", n->u.op.rpc_proc);
         fputs(" returns ", out);
         ast_dump_type(out, n->u.op.ret);
         ast_dump_refs(out, "raises", &n->u.op.raises);

@@ -340,6 +340,10 @@ struct ast_node {
             ast_refs_t ancestors;   /* every base, direct or not, once each,
                                        depth-first left to right */
             ast_node_t *fwd;        /* first forward declaration, or NULL */
+            bool rpc;               /* an ONC RPC program version (.x
+                                       input, docs/onc-rpc-mapping.md) */
+            uint32_t rpc_prog;      /* rpc: the program number */
+            uint32_t rpc_vers;      /* rpc: the version number */
         } iface;
         struct {                /* AST_INTERFACE_FWD, AST_STRUCT_FWD,
                                    AST_UNION_FWD */
@@ -393,6 +397,8 @@ struct ast_node {
             ast_refs_t raises;  /* AST_EXCEPTION nodes */
             const char **contexts;
             size_t n_contexts;
+            bool rpc;           /* an ONC RPC procedure (.x input) */
+            uint32_t rpc_proc;  /* rpc: the procedure number */
         } op;
         struct {                /* AST_PARAM */
             ast_param_mode_t mode;
@@ -463,6 +469,9 @@ typedef struct ast_root {
                                    file, as written ("a/b.idl"), in order,
                                    each once */
     size_t n_includes;
+    bool case_sensitive;        /* names that differ only in case do not
+                                   clash, and a member may share its
+                                   enclosing type's name (ONC RPC input) */
     mem_arena_t arena;          /* owns every node, type and string (the
                                    root itself comes from mem_sys_alloc) */
 } ast_root_t;

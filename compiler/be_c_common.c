@@ -325,6 +325,17 @@ static void c_interface(be_c_t *g, const ast_node_t *n)
                     "    .attr_count = %zu,\n",
                     c, n_attrs);
     be_c_puts(g, "};\n");
+    if (n->u.iface.rpc) {
+        /* ONC RPC input: the procedure table, in source order. */
+        be_c_printf(g, "const phx_rpc_proc_t %s__rpc_procs[] = {\n", c);
+        for (size_t i = 0; i < n_ops; i++)
+            if (ops[i].node->kind == AST_OPERATION)
+                be_c_printf(g, "    {%" PRIu32 "u, &%s},\n",
+                            ops[i].node->u.op.rpc_proc, ops[i].desc);
+        if (n_ops == 0)
+            be_c_puts(g, "    {0, NULL},\n");
+        be_c_puts(g, "};\n");
+    }
 }
 
 static void c_node(be_c_t *g, const ast_node_t *n)

@@ -220,6 +220,31 @@ static void h_interface(be_c_t *g, const ast_node_t *n)
     for (size_t i = 0; i < n_own; i++)
         be_c_printf(g, "extern const phx_opdesc_t %s;\n", own[i].desc);
     be_c_printf(g, "extern const phx_ifdesc_t %s__desc;\n", c);
+    if (n->u.iface.rpc) {
+        /* ONC RPC input: (program, version, procedure) -> operation. */
+        size_t n_procs = 0;
+        for (size_t i = 0; i < n_own; i++)
+            if (own[i].node->kind == AST_OPERATION)
+                n_procs++;
+        be_c_printf(g,
+                    "\n/* ONC RPC program %lu, version %lu: procedure "
+                    "numbers -> operations */\n"
+                    "#ifndef PHX_RPC_PROC_T_DEFINED\n"
+                    "#define PHX_RPC_PROC_T_DEFINED\n"
+                    "typedef struct phx_rpc_proc {\n"
+                    "    uint32_t proc;\n"
+                    "    const phx_opdesc_t *op;\n"
+                    "} phx_rpc_proc_t;\n"
+                    "#endif\n"
+                    "#define %s__rpc_prog %luu\n"
+                    "#define %s__rpc_vers %luu\n"
+                    "#define %s__rpc_proc_count %zu\n"
+                    "extern const phx_rpc_proc_t %s__rpc_procs[];\n",
+                    (unsigned long)n->u.iface.rpc_prog,
+                    (unsigned long)n->u.iface.rpc_vers, c,
+                    (unsigned long)n->u.iface.rpc_prog, c,
+                    (unsigned long)n->u.iface.rpc_vers, c, n_procs, c);
+    }
 
     if (n_all) {
         be_c_puts(g, "\n/* Client stubs: 0, PHX_ESYSEX or PHX_EUSEREX "

@@ -12,6 +12,7 @@
 #include "compiler/parse.h"
 #include "compiler/pp.h"
 #include "compiler/sema.h"
+#include "compiler/xparse.h"
 
 /* Everything one compilation needs, kept off the stack frame that
  * setjmp() returns into. */
@@ -43,6 +44,22 @@ static void fe_body(fe_run_t *run, const char *name, const char *text,
     root->node->scoped_name = "";
     root->node->prefix = "";
     root->node->in_main_file = true;
+
+    if (opt->rpc || xparse_is_rpc_file(name)) {
+        /* ONC RPC language: its own parser, the same checks. */
+        if (from_file) {
+            if (!xparse_file(root, &run->names, d))
+                return;
+        } else {
+            char *copy = mem_alloc(&root->arena, len + 1);
+            memcpy(copy, text, len);
+            copy[len] = '\0';
+            xparse_buffer(root, &run->names, d, copy, len);
+        }
+        if (d->errors == errors_before)
+            sema_check(root, &run->names, d, NULL, 0);
+        return;
+    }
 
     pp_init(&run->pp, &root->arena, &run->names, d, opt->include_dirs,
             opt->n_include_dirs, opt->no_includes);

@@ -19,9 +19,13 @@ typedef struct fe_options {
     const char *const *undefines;       /* -U: "NAME" */
     size_t n_undefines;
     bool no_includes;                   /* #include is an error (fuzzing) */
+    bool rpc;                           /* read ONC RPC language (also for
+                                           any file named *.x; see
+                                           compiler/xparse.h) */
 } fe_options_t;
 
-/* Compile the IDL file at path.  Diagnostics go to d.  Returns the tree
+/* Compile the IDL file at path (ONC RPC language when opt->rpc or the
+ * name ends in ".x").  Diagnostics go to d.  Returns the tree
  * (to be released with ast_free()), also when errors were reported (then
  * d->errors > 0 and the tree may be incomplete: hand it to no back end);
  * returns NULL only when memory ran out (reported through d). */

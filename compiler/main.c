@@ -16,6 +16,7 @@
 
 #include "compiler/ast.h"
 #include "compiler/be_c.h"
+#include "compiler/be_describe.h"
 #include "compiler/diag.h"
 #include "compiler/fe.h"
 #include "compiler/mem.h"
@@ -27,10 +28,11 @@
 static void main_usage(FILE *out)
 {
     fputs(
-"usage: phx-idl [OPTION]... FILE.idl...\n"
+"usage: phx-idl [OPTION]... FILE.idl|FILE.x...\n"
 "\n"
 "Compile OMG IDL files into C for the Phalanx ORB: for each FILE.idl, a\n"
 "header, client stubs, server skeletons and type tables in OUTDIR.\n"
+"Files named FILE.x are read as ONC RPC language (RFC 5531).\n"
 "\n"
 "  -I DIR          add DIR to the #include search path (in order)\n"
 "  -D NAME[=VALUE] define a preprocessor macro (VALUE defaults to 1)\n"
@@ -38,6 +40,9 @@ static void main_usage(FILE *out)
 "  -o OUTDIR       write the generated files to OUTDIR (default: .)\n"
 "  --ast           check the files and print their syntax trees instead\n"
 "                  of generating code\n"
+"  --describe      write OUTDIR/FILE.phxif, a description of the types and\n"
+"                  interfaces for dynamic invocation, instead of C code\n"
+"  --rpc           read every file as ONC RPC language, whatever its name\n"
 "  -Werror         treat warnings as errors\n"
 "  --help          print this help and exit\n"
 "  --version       print the version and exit\n"
@@ -69,7 +74,7 @@ static bool main_list_add(main_list_t *l, const char *s)
     return true;
 }
 
-/* "dir/name.idl" -> "name" (into buf). */
+/* "dir/name.idl" or "dir/name.x" -> "name" (into buf). */
 static void main_basename(const char *path, char *buf, size_t size)
 {
     const char *b = strrchr(path, '/');
@@ -79,6 +84,8 @@ static void main_basename(const char *path, char *buf, size_t size)
     n = strlen(b);
     if (n > 4 && strcmp(b + n - 4, ".idl") == 0)
         n -= 4;
+    else if (n > 2 && strcmp(b + n - 2, ".x") == 0)
+        n -= 2;
     if (n >= size)
         n = size - 1;
     memcpy(buf, b, n);
@@ -90,7 +97,8 @@ int main(int argc, char **argv)
     main_list_t incs = { NULL, 0, 0 }, defs = { NULL, 0, 0 };
     main_list_t undefs = { NULL, 0, 0 }, files = { NULL, 0, 0 };
     const char *outdir = ".";
-    bool dump_ast = false, werror = false, opts_done = false;
+    bool dump_ast = false, werror = false, opts_done = false, rpc = false;
+    bool describe = false;
     fe_options_t opt;
     diag_t d;
     int i;
@@ -113,6 +121,10 @@ int main(int argc, char **argv)
             return 0;
         } else if (strcmp(a, "--ast") == 0) {
             dump_ast = true;
+        } else if (strcmp(a, "--rpc") == 0) {
+            rpc = true;
+        } else if (strcmp(a, "--describe") == 0) {
+            describe = true;
         } else if (strcmp(a, "-Werror") == 0) {
             werror = true;
         } else if (a[1] == 'I' || a[1] == 'D' || a[1] == 'U' ||
@@ -164,6 +176,7 @@ int main(int argc, char **argv)
     opt.n_defines = defs.n;
     opt.undefines = undefs.v;
     opt.n_undefines = undefs.n;
+    opt.rpc = rpc;
     diag_init(&d, stderr);
     d.werror = werror;
 
@@ -176,7 +189,10 @@ int main(int argc, char **argv)
             } else {
                 char base[1024];
                 main_basename(files.v[i], base, sizeof base);
-                if (be_c_generate(root, outdir, base, &d) != 0 &&
+                int (*gen)(const ast_root_t *, const char *, const char *,
+                           diag_t *) =
+                    describe ? be_describe_generate : be_c_generate;
+                if (gen(root, outdir, base, &d) != 0 &&
                     d.errors == before)
                     diag_error(&d, files.v[i], 0, 0,
                                "code generation failed");

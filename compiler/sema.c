@@ -136,6 +136,8 @@ static const char *sema_lower(sema_state_t *ss, const char *name)
 
     if (l != NULL)
         return l;
+    if (ss->root->case_sensitive)
+        return name;    /* ONC RPC input: names are case-sensitive */
     n = strlen(name);
     b = n < sizeof buf ? buf : mem_alloc(ss->arena, n + 1);
     for (i = 0; i < n; i++)
@@ -472,7 +474,7 @@ static void sema_declare(sema_state_t *ss, ast_node_t *scope, ast_node_t *n)
         return;
     /* A name cannot be reused right inside the definition it names. */
     if (owner->kind != AST_ROOT && owner->kind != AST_OPERATION &&
-        sema_lower(ss, owner->name) == lower) {
+        !ss->root->case_sensitive && sema_lower(ss, owner->name) == lower) {
         sema_error(ss, SEMA_AT(n), "'%s' cannot be declared inside %s: "
                    "it would hide the name of its enclosing scope", n->name,
                    sema_what(ss, owner));

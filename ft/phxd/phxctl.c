@@ -23,6 +23,8 @@
 #include <time.h>
 
 #include <phx/deploy.h>
+#include <phx/dii.h>
+#include <phx/json.h>
 #include <phx/log.h>
 #include <phx/phx.h>
 
@@ -75,6 +77,9 @@ static const char long_usage[] =
     "  daemons                     the daemons in the view, leader first\n"
     "  watch [--since N] [--count N]\n"
     "                              print events as they happen\n"
+    "  invoke [--idl FILE.phxif] [--interface NAME] TARGET OPERATION "
+    "[JSON-ARG...]\n"
+    "                              call any operation of any object\n"
     "\n"
     "Exit status:\n"
     "  0  success\n"
@@ -100,6 +105,11 @@ typedef struct ctl {
     phx_object_t **objs;     /* one per endpoint, made on first use */
     const command_t *cmd;
     uint64_t since, count;   /* watch's options */
+    /* invoke's options and arguments */
+    const char *inv_idl, *inv_iface, *inv_target, *inv_op;
+    char **inv_args;
+    int inv_nargs;
+    bool inv_direct;         /* the target needs no daemon */
 } ctl_t;
 
 /* The operation a command runs on one daemon.  Returns 0 or the stub's
@@ -918,6 +928,298 @@ static int cmd_watch(ctl_t *c, char **argv)
     return EXIT_OK;
 }
 
+/* ------------------------------------------------------------------ */
+/* invoke: dynamic invocation of any operation (include/phx/dii.h)      */
+/* ------------------------------------------------------------------ */
+
+static bool is_ref(const char *s)
+{
+    return strncmp(s, "IOR:", 4) == 0 || strncmp(s, "corbaloc:", 9) == 0;
+}
+
+static int parse_invoke(ctl_t *c, char **argv)
+{
+    int i = 0;
+
+    c->inv_idl = getenv("PHX_IFREPO");
+    for (; argv[i]; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--") == 0) {
+            i++;
+            break;
+        }
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            command_help(c->cmd);
+            return EXIT_OK;
+        }
+        if (strcmp(a, "--idl") == 0 || strcmp(a, "--interface") == 0) {
+            if (!argv[i + 1]) {
+                usage_error(c->cmd, "invoke: option '%s' needs an argument",
+                            a);
+                return EXIT_USAGE;
+            }
+            if (strcmp(a, "--idl") == 0)
+                c->inv_idl = argv[++i];
+            else
+                c->inv_iface = argv[++i];
+            continue;
+        }
+        if (a[0] == '-' && a[1]) {
+            usage_error(c->cmd, "invoke: unknown option '%s'", a);
+            return EXIT_USAGE;
+        }
+        break;
+    }
+    if (!argv[i] || !argv[i + 1]) {
+        usage_error(c->cmd, "invoke: missing %s",
+                    argv[i] ? "OPERATION" : "TARGET OPERATION");
+        return EXIT_USAGE;
+    }
+    if (!c->inv_idl) {
+        usage_error(c->cmd, "invoke: no interface description: use --idl "
+                    "FILE.phxif (phx-idl --describe) or set PHX_IFREPO");
+        return EXIT_USAGE;
+    }
+    c->inv_target = argv[i];
+    c->inv_op = argv[i + 1];
+    c->inv_args = argv + i + 2;
+    while (c->inv_args[c->inv_nargs])
+        c->inv_nargs++;
+    /* A reference or a file holding one needs no daemon. */
+    FILE *f = is_ref(c->inv_target) ? NULL : fopen(c->inv_target, "r");
+    c->inv_direct = is_ref(c->inv_target) || f != NULL;
+    if (f)
+        fclose(f);
+    return -1;
+}
+
+/* The reference TARGET names: itself, a file's contents, or the group's
+ * IOGR from the daemon.  *s is malloc'd.  Returns an exit status. */
+static int invoke_target(ctl_t *c, char **s)
+{
+    const char *t = c->inv_target;
+
+    *s = NULL;
+    if (is_ref(t)) {
+        *s = strdup(t);
+        return *s ? EXIT_OK : EXIT_FAILURE_OTHER;
+    }
+    if (c->inv_direct) {
+        FILE *f = fopen(t, "r");
+        char buf[16384];
+        size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
+        if (f)
+            fclose(f);
+        buf[n] = '\0';
+        char *p = buf;
+        while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
+            p++;
+        p[strcspn(p, " \t\r\n")] = '\0';
+        if (!is_ref(p)) {
+            fprintf(stderr, "phxctl: %s holds no IOR: or corbaloc: "
+                    "reference\n", t);
+            return EXIT_USAGE;
+        }
+        *s = strdup(p);
+        return *s ? EXIT_OK : EXIT_FAILURE_OTHER;
+    }
+    str_arg_t a = {.a = t};
+    int st = call_daemon(c, call_ior, &a);
+    *s = a.ret;
+    return st;
+}
+
+/* "a: long, c: string" for the in and inout parameters. */
+static void invoke_signature(const phx_opdesc_t *op, char *buf, size_t cap)
+{
+    size_t len = 0;
+    buf[0] = '\0';
+    for (uint32_t i = 0; i < op->param_count; i++) {
+        char tn[160];
+        if (op->params[i].mode == PHX_PARAM_OUT)
+            continue;
+        if (!phx_json_type_name(op->params[i].type, tn, sizeof tn))
+            snprintf(tn, sizeof tn, "array");
+        int n = snprintf(buf + len, cap - len, "%s%s: %s", len ? ", " : "",
+                         op->params[i].name, tn);
+        if (n < 0 || (size_t)n >= cap - len)
+            break;
+        len += (size_t)n;
+    }
+}
+
+static const phx_typecode_t *invoke_resolve(void *arg, const char *id)
+{
+    return phx_ifrepo_find_type(arg, id);
+}
+
+/* Print the result and the out/inout values as one JSON object. */
+static int invoke_print(const phx_opdesc_t *op, phx_any_t *args,
+                        phx_any_t *result)
+{
+    phx_error_t err;
+    char *js = NULL;
+
+    phx_error_clear(&err);
+    if (phx_value_to_json_ex(result->_type, result->_value, &js, &err)) {
+        fprintf(stderr, "phxctl: the result: %s\n", err.msg);
+        return EXIT_FAILURE_OTHER;
+    }
+    printf("{\"result\":%s,\"out\":{", js);
+    free(js);
+    bool first = true;
+    for (uint32_t i = 0; i < op->param_count; i++) {
+        if (op->params[i].mode == PHX_PARAM_IN)
+            continue;
+        if (phx_value_to_json_ex(op->params[i].type, args[i]._value, &js,
+                                 &err)) {
+            fprintf(stderr, "\nphxctl: out parameter '%s': %s\n",
+                    op->params[i].name, err.msg);
+            return EXIT_FAILURE_OTHER;
+        }
+        fputs(first ? "" : ",", stdout);
+        json_str(stdout, op->params[i].name);
+        printf(":%s", js);
+        free(js);
+        first = false;
+    }
+    fputs("}}\n", stdout);
+    return EXIT_OK;
+}
+
+static int invoke_call(ctl_t *c, phx_object_t *obj, const phx_ifdesc_t *ifd,
+                       phx_ifrepo_t *repo)
+{
+    const phx_opdesc_t *op = phx_ifdesc_find_op(ifd, c->inv_op);
+    char sig[1024];
+    int st = EXIT_OK;
+
+    if (!op) {
+        fprintf(stderr, "phxctl: %s has no operation '%s'; it has:",
+                ifd->name, c->inv_op);
+        for (uint32_t i = 0; i < ifd->op_count; i++)
+            fprintf(stderr, " %s", ifd->ops[i]->name);
+        if (ifd->base_count)
+            fputs(" (and those of its bases)", stderr);
+        fputc('\n', stderr);
+        return EXIT_USAGE;
+    }
+    int wanted = 0;
+    for (uint32_t i = 0; i < op->param_count; i++)
+        if (op->params[i].mode != PHX_PARAM_OUT)
+            wanted++;
+    invoke_signature(op, sig, sizeof sig);
+    if (wanted != c->inv_nargs) {
+        fprintf(stderr, "phxctl: %s takes %d argument%s (%s), got %d\n",
+                op->name, wanted, wanted == 1 ? "" : "s", sig,
+                c->inv_nargs);
+        return EXIT_USAGE;
+    }
+    phx_any_t *args = NULL, result;
+    if (phx_dii_args_new(op, &args) != 0) {
+        fputs("phxctl: out of memory\n", stderr);
+        return EXIT_FAILURE_OTHER;
+    }
+    phx_json_opts_t jo = {.resolve = invoke_resolve, .resolve_arg = repo,
+                          .orb = c->orb};
+    int k = 0;
+    for (uint32_t i = 0; i < op->param_count && st == EXIT_OK; i++) {
+        const phx_paramdesc_t *pd = &op->params[i];
+        char path[32], tn[160];
+        phx_error_t err;
+        if (pd->mode == PHX_PARAM_OUT)
+            continue;
+        snprintf(path, sizeof path, "args[%d]", k);
+        const char *j = c->inv_args[k++];
+        if (phx_json_to_value_ex(pd->type, j, strlen(j), args[i]._value,
+                                 path, &jo, &err) != 0) {
+            if (!phx_json_type_name(pd->type, tn, sizeof tn))
+                snprintf(tn, sizeof tn, "array");
+            fprintf(stderr, "phxctl: %s (parameter '%s' of %s is %s)\n",
+                    err.msg, pd->name, op->name, tn);
+            st = EXIT_USAGE;
+        }
+    }
+    if (st == EXIT_OK) {
+        phx_env_t env = PHX_ENV_INIT;
+        int rc = phx_dii_invoke(obj, op, args, &result, &env);
+        if (rc == 0) {
+            st = invoke_print(op, args, &result);
+            phx_value_free(&phx_tc_any, &result);
+        } else if (rc == PHX_EUSEREX) {
+            char *js = NULL;
+            fputs("{\"exception\":", stdout);
+            json_str(stdout, env.repo_id ? env.repo_id : "");
+            if (env.user_tc && env.user_value &&
+                phx_value_to_json_ex(env.user_tc, env.user_value, &js,
+                                     NULL) == 0) {
+                printf(",\"value\":%s}\n", js);
+                free(js);
+            } else {
+                fputs(",\"value\":null}\n", stdout);
+            }
+            st = EXIT_REFUSED;
+        } else {
+            char buf[512];
+            fprintf(stderr, "phxctl: %s failed: %s\n", op->name,
+                    phx_env_describe(&env, buf, sizeof buf));
+            st = rc == PHX_ESYSEX && unreachable(&env) ? EXIT_UNREACHABLE
+                                                       : EXIT_FAILURE_OTHER;
+            if (phx_env_is(&env, PHX_SYSEX_BAD_PARAM) &&
+                env.completed == PHX_COMPLETED_NO)
+                st = EXIT_USAGE;
+        }
+        phx_env_clear(&env);
+    }
+    phx_dii_args_free(args, op->param_count);
+    free(args);
+    return st;
+}
+
+static int cmd_invoke(ctl_t *c, char **argv)
+{
+    phx_ifrepo_t *repo = NULL;
+    phx_object_t *obj = NULL;
+    phx_error_t err;
+    char *ref = NULL;
+    int st;
+
+    (void)argv;
+    phx_error_clear(&err);
+    if (phx_ifrepo_load(c->inv_idl, &repo, &err) != 0) {
+        fprintf(stderr, "phxctl: %s\n", err.msg);
+        return EXIT_USAGE;
+    }
+    st = invoke_target(c, &ref);
+    if (st == EXIT_OK && phx_object_from_string(c->orb, ref, &obj, &err)) {
+        fprintf(stderr, "phxctl: bad reference for %s: %s\n", c->inv_target,
+                err.msg);
+        st = EXIT_USAGE;
+    }
+    if (st == EXIT_OK) {
+        const char *want = c->inv_iface ? c->inv_iface
+                                        : phx_object_type_id(obj);
+        const phx_ifdesc_t *ifd = want && want[0]
+                                      ? phx_ifrepo_find(repo, want) : NULL;
+        if (!ifd) {
+            if (want && want[0])
+                fprintf(stderr, "phxctl: no interface %s in %s%s\n", want,
+                        c->inv_idl, c->inv_iface ? ""
+                                    : "; name one with --interface");
+            else
+                fprintf(stderr, "phxctl: the reference has no type id; "
+                        "name the interface with --interface\n");
+            st = EXIT_USAGE;
+        } else {
+            st = invoke_call(c, obj, ifd, repo);
+        }
+    }
+    phx_object_release(obj);
+    free(ref);
+    phx_ifrepo_free(repo);
+    return st;
+}
+
 static const command_t commands[] = {
     {"groups", "", "List the object groups: NAME STYLE RUNNING/TARGET "
      "PRIMARY VERSION FAILOVERS\n(--json: an array of group objects).\n",
@@ -943,6 +1245,17 @@ static const command_t commands[] = {
      "--count N\nevents or on SIGINT/SIGTERM (exit 0).  When the daemon "
      "goes away, the\nothers of --descriptor are tried; without them the "
      "exit status is 3.\n", -1, cmd_watch},
+    {"invoke", "[--idl FILE.phxif] [--interface NAME] TARGET OPERATION "
+     "[JSON-ARG...]",
+     "Call OPERATION on TARGET (an IOR: or corbaloc: reference, a file "
+     "holding one,\nor a group name, resolved through the daemon) by "
+     "dynamic invocation.  The\ninterface comes from FILE.phxif (phx-idl "
+     "--describe; default $PHX_IFREPO),\nfound by the target's type id or "
+     "--interface.  One JSON text per in and\ninout parameter.  Prints "
+     "{\"result\":...,\"out\":{\"NAME\":...}}, or for a user\n"
+     "exception {\"exception\":\"IDL:...\",\"value\":{...}} (exit 1).  "
+     "A wrong argument\ncount or value exits 2, naming the parameter and "
+     "its type.\n", -1, cmd_invoke},
 };
 
 /* ------------------------------------------------------------------ */
@@ -1074,13 +1387,18 @@ static int run(ctl_t *c, char **argv)
             return EXIT_USAGE;
         }
         argv += first - 1;
+    } else if (cmd->run == cmd_invoke) {
+        int st = parse_invoke(c, argv + 1);
+        if (st >= 0)
+            return st;
     } else {
         int st = parse_watch(c, argv + 1);
         if (st >= 0)
             return st;
     }
 
-    int st = choose_daemons(c);
+    int st = cmd->run == cmd_invoke && c->inv_direct ? EXIT_OK
+                                                     : choose_daemons(c);
     if (st != EXIT_OK)
         return st;
     if (!getenv("PHX_LOG"))
@@ -1099,7 +1417,7 @@ static int run(ctl_t *c, char **argv)
                 err.msg[0] ? err.msg : phx_strerror(err.code));
         return EXIT_FAILURE_OTHER;
     }
-    c->objs = calloc(c->n_eps, sizeof *c->objs);
+    c->objs = calloc(c->n_eps ? c->n_eps : 1, sizeof *c->objs);
     if (!c->objs) {
         fputs("phxctl: out of memory\n", stderr);
         return EXIT_FAILURE_OTHER;

@@ -489,7 +489,8 @@ static void json_member(const Phalanx_MemberInfo *m)
     json_str(stdout, m->role);
     fputs(",\"ior\":", stdout);
     json_str(stdout, m->ior);
-    printf(",\"restarts\":%" PRIu32 "}", m->restarts);
+    printf(",\"restarts\":%" PRIu32 ",\"requests\":%" PRIu64 "}",
+           m->restarts, m->requests);
 }
 
 static void json_group(const Phalanx_GroupInfo *g)
@@ -506,8 +507,8 @@ static void json_group(const Phalanx_GroupInfo *g)
     json_str(stdout, g->primary);
     printf(",\"view_id\":%" PRIu64 ",\"version\":%" PRIu32
            ",\"failovers\":%" PRIu64 ",\"restarts\":%" PRIu64
-           ",\"members\":[",
-           g->view_id, g->version, g->failovers, g->restarts);
+           ",\"requests\":%" PRIu64 ",\"members\":[",
+           g->view_id, g->version, g->failovers, g->restarts, g->requests);
     for (uint32_t i = 0; i < g->members._length; i++) {
         if (i)
             fputc(',', stdout);
@@ -587,7 +588,7 @@ static int cmd_group(ctl_t *c, char **argv)
         json_group(g);
         fputc('\n', stdout);
     } else {
-        char n[8][24];
+        char n[9][24];
         snprintf(n[0], sizeof n[0], "%" PRIu32, g->running);
         snprintf(n[1], sizeof n[1], "%" PRIu32, g->target);
         snprintf(n[2], sizeof n[2], "%" PRIu32, g->minimum);
@@ -595,6 +596,7 @@ static int cmd_group(ctl_t *c, char **argv)
         fmt_u64(n[4], sizeof n[4], g->version);
         fmt_u64(n[5], sizeof n[5], g->failovers);
         fmt_u64(n[6], sizeof n[6], g->restarts);
+        fmt_u64(n[7], sizeof n[7], g->requests);
         table_t f = {.ncols = 2};
         const char *rows[][2] = {
             {"name:", g->name},       {"type id:", g->type_id},
@@ -602,23 +604,25 @@ static int cmd_group(ctl_t *c, char **argv)
             {"target:", n[1]},        {"minimum:", n[2]},
             {"primary:", g->primary}, {"view:", n[3]},
             {"version:", n[4]},       {"failovers:", n[5]},
-            {"restarts:", n[6]},
+            {"restarts:", n[6]},      {"requests:", n[7]},
         };
         for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++)
             table_row(&f, rows[i]);
-        table_t t = {.ncols = 6};
-        const char *head[] = {"ID", "HOST", "PID", "STATE", "ROLE",
-                              "RESTARTS"};
+        table_t t = {.ncols = 7};
+        const char *head[] = {"ID",   "HOST",     "PID",     "STATE",
+                              "ROLE", "RESTARTS", "REQUESTS"};
         table_row(&t, head);
         for (uint32_t i = 0; i < g->members._length; i++) {
             const Phalanx_MemberInfo *m = &g->members._buffer[i];
-            char pid[24], rs[24];
+            char pid[24], rs[24], rq[24];
             if (m->pid > 0)
                 snprintf(pid, sizeof pid, "%" PRId32, m->pid);
             else
                 pid[0] = '\0';
             snprintf(rs, sizeof rs, "%" PRIu32, m->restarts);
-            const char *row[] = {m->id, m->host, pid, m->state, m->role, rs};
+            fmt_u64(rq, sizeof rq, m->requests);
+            const char *row[] = {m->id,   m->host, pid, m->state,
+                                 m->role, rs,      rq};
             table_row(&t, row);
         }
         if (f.oom || t.oom) {

@@ -95,6 +95,7 @@ static void fill_group(Phalanx_GroupInfo *g, int which)
         g->version = 4;
         g->failovers = 1;
         g->restarts = 3;
+        g->requests = 1500;
         size_t n = sizeof bank_members / sizeof bank_members[0];
         g->members._buffer = xcalloc(n, sizeof *g->members._buffer);
         g->members._length = g->members._maximum = (uint32_t)n;
@@ -108,6 +109,7 @@ static void fill_group(Phalanx_GroupInfo *g, int which)
             m->role = xstrdup(bank_members[i].role);
             m->ior = xstrdup(m->pid ? "IOR:00ff" : "");
             m->restarts = bank_members[i].restarts;
+            m->requests = m->pid ? 1500 - 10 * i : 0;
         }
     } else {
         g->name = xstrdup("echo");
@@ -650,9 +652,10 @@ static void test_groups(void)
                    "\"style\":\"WARM_PASSIVE\",\"target\":3,\"minimum\":2,"
                    "\"running\":2,\"primary\":\"bank/1\",\"view_id\":7,"
                    "\"version\":4,\"failovers\":1,\"restarts\":3,"
+                   "\"requests\":1500,"
                    "\"members\":[{\"id\":\"bank/1\",\"host\":\"alpha\","
                    "\"pid\":1234,\"state\":\"running\",\"role\":\"primary\","
-                   "\"ior\":\"IOR:00ff\",\"restarts\":0},");
+                   "\"ior\":\"IOR:00ff\",\"restarts\":0,\"requests\":1500},");
     EXPECT_OUT(&c, "\"type_id\":" NASTY_JSON ",");
     /* One document on one line. */
     CU_ASSERT(strchr(c.o.data, '\n') == c.o.data + c.o.len - 1);
@@ -671,10 +674,11 @@ static void test_group(void)
     EXPECT_OUT(&c, "view:       7\n");
     EXPECT_OUT(&c, "failovers:  1\n");
     EXPECT_OUT(&c, "restarts:   3\n");
-    EXPECT_OUT(&c, "ID      HOST   PID   STATE    ROLE     RESTARTS\n"
-                   "bank/1  alpha  1234  running  primary  0\n"
-                   "bank/2  beta   2345  running  backup   1\n"
-                   "bank/3  gamma  -     failed   -        2\n");
+    EXPECT_OUT(&c, "requests:   1500\n");
+    EXPECT_OUT(&c, "ID      HOST   PID   STATE    ROLE     RESTARTS  REQUESTS\n"
+                   "bank/1  alpha  1234  running  primary  0         1500\n"
+                   "bank/2  beta   2345  running  backup   1         1490\n"
+                   "bank/3  gamma  -     failed   -        2         0\n");
     release(&c);
 
     /* Control characters are not sent to the terminal as they are. */
@@ -690,7 +694,7 @@ static void test_group(void)
         "{\"name\":\"echo\",\"type_id\":" NASTY_JSON ",\"style\":\"ACTIVE\","
         "\"target\":2,\"minimum\":1,\"running\":0,\"primary\":\"\","
         "\"view_id\":1,\"version\":1,\"failovers\":0,\"restarts\":0,"
-        "\"members\":[]}\n");
+        "\"requests\":0,\"members\":[]}\n");
     release(&c);
 
     RUN(&c, "--endpoint", endpoint, "group", "nope");

@@ -224,5 +224,6 @@ done
 ok "a client holding the first reference outlived every original replica"
 same_state h2 4
 [ "$transfers" = $((100 + ack)) ] || fail "$transfers transfers applied, $((100 + ack)) acknowledged"
+ctl h2 group bank | grep -Eq '^requests: +[1-9]' || fail "no request count: $(ctl h2 group bank)"
 ok "four replicas with the same state; every acknowledged transfer applied once"
 echo "test_phxd: PASS"

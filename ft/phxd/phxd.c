@@ -54,7 +54,7 @@
 #include "idl/phxd.h"
 
 #define MAX_EVENTS 10000
-#define MAX_FIELDS 8
+#define MAX_FIELDS 10
 
 /* ------------------------------------------------------------------ */
 /* The replicated state                                                 */
@@ -75,6 +75,7 @@ typedef struct member {
     int role;        /* -1 none, 0 backup, 1 primary */
     uint32_t restarts;
     uint64_t requests; /* replicated requests executed (its reports) */
+    uint16_t orb_port, gcs_port; /* 0: the system picks */
 } member_t;
 
 typedef struct group_rt {
@@ -104,6 +105,8 @@ static struct {
     size_t n_members, cap_members;
     event_t *events;             /* ring of MAX_EVENTS */
     uint64_t event_seq;
+    uint16_t *port_cursor;       /* per host: where the next search for
+                                  * free ports starts (host ports set) */
     char **daemons;              /* names in the view, oldest first */
     size_t n_daemons;
     bool leader;
@@ -210,7 +213,7 @@ static void event_add(const char *kind, const char *group,
 /* ------------------------------------------------------------------ */
 /*
  * A message is one line of tab-separated fields, the first naming it:
- *   PLACE   group member host seeds restarts   (leader)
+ *   PLACE   group member host seeds restarts orb-port gcs-port  (leader)
  *   STARTED member pid                          (the member's host)
  *   READY   member ior gcs
  *   ROLE    member primary|backup
@@ -361,7 +364,8 @@ static const char *style_arg(phx_deploy_style_t s)
 
 /* Start a replica of group g for member id; returns the pid or -1 with
  * why filled. */
-static pid_t spawn(size_t g, const char *id, const char *seeds, int *fd_out,
+static pid_t spawn(size_t g, const char *id, const char *seeds,
+                   uint16_t orb_port, uint16_t gcs_port, int *fd_out,
                    int *ctl_out, char *why, size_t why_len)
 {
     const phx_deploy_group_t *grp = &S.d->groups[g];
@@ -383,8 +387,13 @@ static pid_t spawn(size_t g, const char *id, const char *seeds, int *fd_out,
         return -1;
     }
     char listen[256], gcs[256], cpi[32], hb[32], to[32], store[8192];
-    snprintf(listen, sizeof listen, "tcp://%s:*", S.me->address);
-    snprintf(gcs, sizeof gcs, "tcp://%s:*", S.me->address);
+    char op[8] = "*", gp[8] = "*";
+    if (orb_port)
+        snprintf(op, sizeof op, "%u", orb_port);
+    if (gcs_port)
+        snprintf(gp, sizeof gp, "%u", gcs_port);
+    snprintf(listen, sizeof listen, "tcp://%s:%s", S.me->address, op);
+    snprintf(gcs, sizeof gcs, "tcp://%s:%s", S.me->address, gp);
     snprintf(cpi, sizeof cpi, "%u", grp->checkpoint_interval_ms);
     snprintf(hb, sizeof hb, "%u", S.d->gcs_heartbeat_ms);
     snprintf(to, sizeof to, "%u", S.d->gcs_timeout_ms);
@@ -554,6 +563,8 @@ static void reap(void)
 /* ------------------------------------------------------------------ */
 
 static char *group_iogr(size_t g);
+static bool pick_ports(const char *h, uint16_t *taken, size_t *n_taken,
+                       uint16_t *orb_port, uint16_t *gcs_port);
 
 /* The group's reference changed: a new version, sent to the local
  * replicas of the group, which redirect clients holding an older one
@@ -594,6 +605,8 @@ static void apply(char **f, size_t n)
         m->state = M_PLACED;
         m->role = -1;
         m->restarts = (uint32_t)strtoul(f[5], NULL, 10);
+        m->orb_port = n >= 8 ? (uint16_t)strtoul(f[6], NULL, 10) : 0;
+        m->gcs_port = n >= 8 ? (uint16_t)strtoul(f[7], NULL, 10) : 0;
         if (S.n_members == S.cap_members) {
             size_t cap = S.cap_members ? 2 * S.cap_members : 16;
             member_t **a = realloc(S.members, cap * sizeof *a);
@@ -605,6 +618,15 @@ static void apply(char **f, size_t n)
             S.cap_members = cap;
         }
         S.members[S.n_members++] = m;
+        const phx_deploy_host_t *dh = phx_deploy_find_host(S.d, m->host);
+        if (dh && m->gcs_port) {
+            /* The next search starts after the ports just taken. */
+            size_t hi = (size_t)(dh - S.d->hosts);
+            uint16_t next = (uint16_t)(m->gcs_port + 1);
+            S.port_cursor[hi] = next > dh->port_max || next < dh->port_min
+                                    ? dh->port_min
+                                    : next;
+        }
         const char *slash = strrchr(m->id, '/');
         uint32_t no = slash ? (uint32_t)strtoul(slash + 1, NULL, 10) : 0;
         group_rt_t *gr = &S.groups[g];
@@ -612,13 +634,17 @@ static void apply(char **f, size_t n)
             gr->next_no = no + 1;
         if (S.leader && gr->inflight > 0)
             gr->inflight--;
-        event_add("placed", f[1], m->id, "placed on %s%s", m->host,
+        char ports[48] = "";
+        if (m->orb_port)
+            snprintf(ports, sizeof ports, " (ports %u, %u)", m->orb_port,
+                     m->gcs_port);
+        event_add("placed", f[1], m->id, "placed on %s%s%s", m->host, ports,
                   strcmp(f[4], "-") == 0 ? " (founds the group)" : "");
         if (strcmp(m->host, S.me->name) == 0 && !S.shutting_down) {
             char why[256];
             int fd = -1, ctl = -1;
-            pid_t pid = spawn((size_t)g, m->id, f[4], &fd, &ctl, why,
-                              sizeof why);
+            pid_t pid = spawn((size_t)g, m->id, f[4], m->orb_port,
+                              m->gcs_port, &fd, &ctl, why, sizeof why);
             if (pid < 0) {
                 clean_field(why);
                 queue_msg_l("EXIT\t%s\tcannot start: %s", m->id, why);
@@ -762,8 +788,16 @@ static void apply(char **f, size_t n)
                     off += (size_t)sprintf(seeds + off, "%s%s",
                                            off ? "," : "", m->gcs);
             }
-            queue_msg_l("PLACE\t%s\t%s/%u\t%s\t%s\t0", f[1], f[1], no, f[2],
-                      off ? seeds : "-");
+            uint16_t taken[2], op = 0, gp = 0;
+            size_t nt = 0;
+            if (!pick_ports(f[2], taken, &nt, &op, &gp)) {
+                say(PHX_LOG_WARN, "host %s: no two free ports left in its "
+                    "range", f[2]);
+                S.groups[g].inflight--;
+                return;
+            }
+            queue_msg_l("PLACE\t%s\t%s/%u\t%s\t%s\t0\t%u\t%u", f[1], f[1],
+                        no, f[2], off ? seeds : "-", op, gp);
         }
     }
 }
@@ -771,6 +805,49 @@ static void apply(char **f, size_t n)
 /* ------------------------------------------------------------------ */
 /* Leader: placement                                                    */
 /* ------------------------------------------------------------------ */
+
+/* Two free ports of host h for a new replica (0, 0 when the host has no
+ * port range: the system picks).  A port is free when no member placed
+ * on the host holds it and it is not in taken[] (ports chosen in the same
+ * round); the search starts at the host's cursor, which moves past every
+ * placement, so a port some other process holds is not tried again at
+ * once.  Lock held. */
+static bool pick_ports(const char *h, uint16_t *taken, size_t *n_taken,
+                       uint16_t *orb_port, uint16_t *gcs_port)
+{
+    *orb_port = *gcs_port = 0;
+    const phx_deploy_host_t *dh = phx_deploy_find_host(S.d, h);
+    if (dh == NULL || dh->port_min == 0)
+        return true;
+    size_t hi = (size_t)(dh - S.d->hosts);
+    uint32_t span = (uint32_t)dh->port_max - dh->port_min + 1;
+    uint16_t start = S.port_cursor[hi] >= dh->port_min &&
+                             S.port_cursor[hi] <= dh->port_max
+                         ? S.port_cursor[hi]
+                         : dh->port_min;
+    uint16_t got[2];
+    int n = 0;
+    for (uint32_t k = 0; k < span && n < 2; k++) {
+        uint16_t p = (uint16_t)(dh->port_min +
+                                (start - dh->port_min + k) % span);
+        bool used = false;
+        for (size_t i = 0; i < S.n_members && !used; i++)
+            used = strcmp(S.members[i]->host, h) == 0 &&
+                   (S.members[i]->orb_port == p ||
+                    S.members[i]->gcs_port == p);
+        for (size_t i = 0; i < *n_taken && !used; i++)
+            used = taken[i] == p;
+        if (!used)
+            got[n++] = p;
+    }
+    if (n < 2)
+        return false;
+    *orb_port = got[0];
+    *gcs_port = got[1];
+    taken[(*n_taken)++] = got[0];
+    taken[(*n_taken)++] = got[1];
+    return true;
+}
 
 static bool daemon_alive(const char *host)
 {
@@ -847,6 +924,8 @@ static void reconcile(void)
         }
         const char *chosen[64];
         size_t n_chosen = 0;
+        uint16_t taken[128];
+        size_t n_taken = 0;
         if (live > 0 && needs_seeds && off == 0) {
             say(PHX_LOG_DEBUG, "group %s: no running replica reported its "
                 "GCS endpoint; waiting", S.d->groups[g].name);
@@ -859,13 +938,20 @@ static void reconcile(void)
                     "replica", S.d->groups[g].name);
                 break;
             }
+            uint16_t op, gp;
+            if (!pick_ports(h, taken, &n_taken, &op, &gp)) {
+                say(PHX_LOG_WARN, "group %s: host %s has no two free ports "
+                    "left in its range", S.d->groups[g].name, h);
+                break;
+            }
             chosen[n_chosen++] = h;
             uint32_t no = gr->next_no + gr->inflight;
             gr->inflight++;
             /* A slot refilled after a fault counts the restarts so far. */
-            queue_msg_l("PLACE\t%s\t%s/%u\t%s\t%s\t%llu", S.d->groups[g].name,
-                      S.d->groups[g].name, no, h, off ? seeds : "-",
-                      (unsigned long long)gr->restarts);
+            queue_msg_l("PLACE\t%s\t%s/%u\t%s\t%s\t%llu\t%u\t%u",
+                        S.d->groups[g].name, S.d->groups[g].name, no, h,
+                        off ? seeds : "-", (unsigned long long)gr->restarts,
+                        op, gp);
         }
     }
 }
@@ -976,7 +1062,7 @@ static int on_get_state(phx_gcs_t *gcs, const char *group,
     (void)group;
     (void)arg;
     pthread_mutex_lock(&S.lock);
-    size_t cap = 256 + S.d->n_groups * 256, len = 0;
+    size_t cap = 256 + S.d->n_groups * 256 + S.d->n_hosts * 32, len = 0;
     for (size_t i = 0; i < S.n_members; i++)
         cap += 512 + strlen(S.members[i]->ior ? S.members[i]->ior : "") +
                strlen(S.members[i]->gcs ? S.members[i]->gcs : "");
@@ -985,6 +1071,9 @@ static int on_get_state(phx_gcs_t *gcs, const char *group,
     if (buf) {
         len += (size_t)snprintf(buf + len, cap - len, "E\t%llu\n",
                                 (unsigned long long)S.event_seq);
+        for (size_t h = 0; h < S.d->n_hosts; h++)
+            len += (size_t)snprintf(buf + len, cap - len, "H\t%zu\t%u\n", h,
+                                    S.port_cursor[h]);
         for (size_t g = 0; g < S.d->n_groups; g++) {
             group_rt_t *gr = &S.groups[g];
             len += (size_t)snprintf(
@@ -999,10 +1088,11 @@ static int on_get_state(phx_gcs_t *gcs, const char *group,
             member_t *m = S.members[i];
             len += (size_t)snprintf(
                 buf + len, cap - len,
-                "M\t%s\t%zu\t%s\t%d\t%d\t%s\t%s\t%d\t%u\t%llu\n", m->id,
-                m->group, m->host, m->state, m->pid, m->ior ? m->ior : "-",
-                m->gcs ? m->gcs : "-", m->role, m->restarts,
-                (unsigned long long)m->requests);
+                "M\t%s\t%zu\t%s\t%d\t%d\t%s\t%s\t%d\t%u\t%llu\t%u\t%u\n",
+                m->id, m->group, m->host, m->state, m->pid,
+                m->ior ? m->ior : "-", m->gcs ? m->gcs : "-", m->role,
+                m->restarts, (unsigned long long)m->requests, m->orb_port,
+                m->gcs_port);
         }
         rc = phx_gcs_state_write(w, buf, len) == PHX_OK ? 0 : -1;
         free(buf);
@@ -1017,9 +1107,9 @@ static size_t st_len;
 static void install_state(char *text)
 {
     for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
-        char *f[12];
+        char *f[14];
         size_t n = 0;
-        for (char *p = line; n < 12;) {
+        for (char *p = line; n < 14;) {
             f[n++] = p;
             char *t = strchr(p, '\t');
             if (t == NULL)
@@ -1029,6 +1119,10 @@ static void install_state(char *text)
         }
         if (f[0][0] == 'E' && n >= 2) {
             S.event_seq = strtoull(f[1], NULL, 10);
+        } else if (f[0][0] == 'H' && n >= 3) {
+            size_t h = strtoul(f[1], NULL, 10);
+            if (h < S.d->n_hosts)
+                S.port_cursor[h] = (uint16_t)strtoul(f[2], NULL, 10);
         } else if (f[0][0] == 'G' && n >= 10) {
             size_t g = strtoul(f[1], NULL, 10);
             if (g >= S.d->n_groups)
@@ -1060,6 +1154,8 @@ static void install_state(char *text)
             m->role = atoi(f[8]);
             m->restarts = (uint32_t)strtoul(f[9], NULL, 10);
             m->requests = n > 10 ? strtoull(f[10], NULL, 10) : 0;
+            m->orb_port = n > 12 ? (uint16_t)strtoul(f[11], NULL, 10) : 0;
+            m->gcs_port = n > 12 ? (uint16_t)strtoul(f[12], NULL, 10) : 0;
             if (S.n_members == S.cap_members) {
                 size_t cap = S.cap_members ? 2 * S.cap_members : 16;
                 member_t **a = realloc(S.members, cap * sizeof *a);
@@ -1635,7 +1731,9 @@ int main(int argc, char **argv)
     wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     S.events = calloc(MAX_EVENTS, sizeof *S.events);
     S.groups = calloc(S.d->n_groups ? S.d->n_groups : 1, sizeof *S.groups);
-    if (sig_fd < 0 || wake_fd < 0 || S.events == NULL || S.groups == NULL) {
+    S.port_cursor = calloc(S.d->n_hosts, sizeof *S.port_cursor);
+    if (sig_fd < 0 || wake_fd < 0 || S.events == NULL || S.groups == NULL ||
+        S.port_cursor == NULL) {
         say(PHX_LOG_ERROR, "out of resources");
         return 1;
     }
@@ -1844,6 +1942,7 @@ int main(int argc, char **argv)
     for (size_t g = 0; g < S.d->n_groups; g++)
         free(S.groups[g].primary);
     free(S.groups);
+    free(S.port_cursor);
     for (size_t i = 0; i < MAX_EVENTS; i++) {
         free(S.events[i].kind);
         free(S.events[i].group);

@@ -61,7 +61,9 @@ base=
 for _ in $(seq 1 50); do
   b=$(( 10000 + RANDOM % 20000 ))
   good=1
-  for i in 0 1 2 3 4 5; do port_free $((b + i)) || { good=0; break; }; done
+  for i in 0 1 2 3 4 5 10 11 12 13 14 15 16 17 18 19; do
+    port_free $((b + i)) || { good=0; break; }
+  done
   [ $good = 1 ] && { base=$b; break; }
 done
 [ -n "$base" ] || fail "no free ports"
@@ -72,7 +74,8 @@ cat > "$work/d.xml" <<EOF
   <logging level="info"/>
   <gcs heartbeat-ms="50" timeout-ms="300"/>
   <host name="h1" endpoint="tcp://127.0.0.1:$base" gcs-endpoint="tcp://127.0.0.1:$((base + 3))"/>
-  <host name="h2" endpoint="tcp://127.0.0.1:$((base + 1))" gcs-endpoint="tcp://127.0.0.1:$((base + 4))"/>
+  <host name="h2" endpoint="tcp://127.0.0.1:$((base + 1))" gcs-endpoint="tcp://127.0.0.1:$((base + 4))"
+        ports="$((base + 10))-$((base + 19))"/>
   <host name="h3" endpoint="tcp://127.0.0.1:$((base + 2))" gcs-endpoint="tcp://127.0.0.1:$((base + 5))"/>
   <group name="bank" type-id="IDL:Banking/Bank:1.0" style="WARM_PASSIVE"
          initial-replicas="3" minimum-replicas="2"
@@ -119,6 +122,15 @@ for h in h1 h2 h3; do
   [ -n "$(member_on h1 $h)" ] || fail "no replica on $h: $(ctl h1 group bank)"
 done
 ok "three daemons placed one replica per host"
+# h2 gives its replicas ports from its range.
+p2=$(grep -o "placed on h2 (ports [0-9]*, [0-9]*)" "$work/h1.log" | head -n 1 |
+  sed 's/.*ports \([0-9]*\), \([0-9]*\))/\1 \2/')
+[ -n "$p2" ] || fail "no ports given on h2"
+for p in $p2; do
+  [ "$p" -ge $((base + 10)) ] && [ "$p" -le $((base + 19)) ] || fail "port $p outside h2's range"
+done
+port_free "${p2%% *}" && fail "nothing listens on h2's replica port ${p2%% *}"
+ok "h2's replica listens on ports from its range ($p2)"
 "$phxctl" --endpoint "$(ep h2)" watch > "$work/events.out" 2>&1 &
 watch=$!
 disown "$watch"

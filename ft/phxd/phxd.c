@@ -1187,7 +1187,8 @@ static void on_set_state(phx_gcs_t *gcs, const char *group,
     if (b == NULL)
         return;
     st_buf = b;
-    memcpy(st_buf + st_len, chunk, len);
+    if (len)
+        memcpy(st_buf + st_len, chunk, len);
     st_len += len;
     st_buf[st_len] = '\0';
     if (flags & PHX_GCS_STATE_LAST) {
@@ -1887,8 +1888,11 @@ int main(int argc, char **argv)
             free(S.outq[sent]);
             sent++;
         }
-        memmove(S.outq, S.outq + sent, (S.n_out - sent) * sizeof *S.outq);
-        S.n_out -= sent;
+        if (sent > 0) {
+            memmove(S.outq, S.outq + sent,
+                    (S.n_out - sent) * sizeof *S.outq);
+            S.n_out -= sent;
+        }
         reconcile();
         pthread_mutex_unlock(&S.lock);
 

@@ -591,6 +591,40 @@ int be_describe_generate(const ast_root_t *root, const char *outdir,
         else
             ds->w.len = len;
     }
+    /* ONC RPC numbers (.x input): per RPC version, one more named type,
+     * an enum with repository id "phx-rpc:" + the interface's id, name
+     * "PROG.VERS" and enumerators "OPERATION=PROC" (what phx-rpcgw reads;
+     * the format is unchanged). */
+    for (size_t i = 0; i < types->n && !ds->failed; i++) {
+        const ast_node_t *n = types->v[i];
+        be_c_op_t *ops;
+        size_t n_ops, at, saved;
+        char buf[512];
+        if (n->kind != AST_INTERFACE || !n->u.iface.rpc)
+            continue;
+        n_ops = be_c_own_ops(&ds->g, n, &ops);
+        if (n_ops == 0)
+            continue;   /* an enum needs an enumerator */
+        snprintf(buf, sizeof buf, "phx-rpc:%s", n->repo_id);
+        dw_string(&ds->w, buf);
+        dw_ulong(&ds->w, TK_ENUM);
+        at = dw_encap_begin(&ds->w, &saved);
+        dw_string(&ds->w, buf);
+        snprintf(buf, sizeof buf, "%lu.%lu",
+                 (unsigned long)n->u.iface.rpc_prog,
+                 (unsigned long)n->u.iface.rpc_vers);
+        dw_string(&ds->w, buf);
+        dw_ulong(&ds->w, (uint32_t)n_ops);
+        for (size_t j = 0; j < n_ops; j++) {
+            snprintf(buf, sizeof buf, "%s=%lu", ops[j].wire,
+                     (unsigned long)(ops[j].node->kind == AST_OPERATION
+                                         ? ops[j].node->u.op.rpc_proc
+                                         : 0));
+            dw_string(&ds->w, buf);
+        }
+        dw_encap_end(&ds->w, at, saved);
+        count++;
+    }
     if (!ds->w.oom)
         memcpy(ds->w.buf + count_at, &count, 4);
 

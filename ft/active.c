@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include <phx/ft.h>
+#include <phx/ft_nd.h>
 #include <phx/gcs.h>
 #include <phx/interceptor.h>
 
@@ -72,6 +73,9 @@ struct phx_ft_active {
     pthread_t thread;
     int wake_fd;
     phx_ft_active_stats_t stats;
+    /* The group time of the last delivered request (ft_nd.h): part of
+     * the replicated state. */
+    uint64_t last_ns;
 
     /* The state transfer being received (dispatch thread only). */
     phx__ft_state_rx_t st;
@@ -83,7 +87,11 @@ struct phx_ft_active {
 /*
  * A CDR encapsulation: byte-order octet, sequence<octet> client id, long
  * retention id, unsigned long long expiration time, octet request byte
- * order, sequence<octet> operation, sequence<octet> body.
+ * order, sequence<octet> operation, sequence<octet> body, unsigned long
+ * long proposed time (the multicasting replica's clock, ns since the Unix
+ * epoch), unsigned long long random seed.  At delivery every replica
+ * executes with group time max(proposed, last + 1 us) and that seed
+ * (<phx/ft_nd.h>).
  */
 typedef struct record {
     const char *client_id;
@@ -95,6 +103,8 @@ typedef struct record {
     size_t op_len;
     const uint8_t *body;
     size_t body_len;
+    uint64_t time_ns;
+    uint64_t seed;
 } record_t;
 
 static uint8_t *record_encode(const record_t *r, size_t *len)
@@ -108,6 +118,8 @@ static uint8_t *record_encode(const record_t *r, size_t *len)
     phx_cdr_put_octet(&w, (uint8_t)r->byte_order);
     phx_cdr_put_octet_seq(&w, r->op, r->op_len);
     phx_cdr_put_octet_seq(&w, r->body, r->body_len);
+    phx_cdr_put_ulonglong(&w, r->time_ns);
+    phx_cdr_put_ulonglong(&w, r->seed);
     uint8_t *buf = phx_cdr_writer_status(&w) == PHX_OK
                        ? phx_cdr_writer_steal(&w, len)
                        : NULL;
@@ -128,6 +140,8 @@ static bool record_decode(const void *msg, size_t len, record_t *out)
     phx_cdr_get_octet(&r, &order);
     phx_cdr_get_octet_seq(&r, &op, &out->op_len);
     phx_cdr_get_octet_seq(&r, &out->body, &out->body_len);
+    phx_cdr_get_ulonglong(&r, &out->time_ns);
+    phx_cdr_get_ulonglong(&r, &out->seed);
     out->client_id = (const char *)id;
     out->op = (const char *)op;
     out->byte_order = order;
@@ -178,6 +192,10 @@ static void on_deliver(phx_gcs_t *gcs, const char *group,
         return;
 
     pthread_mutex_lock(&a->lock);
+    /* Every replica computes the same group time from the same delivered
+     * sequence (duplicates included). */
+    uint64_t gtime = phx_ft_nd_group_time(r.time_ns, a->last_ns);
+    a->last_ns = gtime;
     phx_ft_cached_reply_t cached = {0, NULL, 0};
     int res = phx_ft_reply_cache_begin(a->cache, r.client_id,
                                        r.client_id_len, r.retention_id,
@@ -205,9 +223,19 @@ static void on_deliver(phx_gcs_t *gcs, const char *group,
         op[r.op_len] = '\0';
         if (r.body_len)
             memcpy(body, r.body, r.body_len);
+        /* phx_ft_input is not available under ACTIVE; requests run one at
+         * a time here, so phx_ft_mutex needs no ordering. */
+        phx_ft_nd_ctx_t nd;
+        phx_ft_nd_begin_fixed(&nd, gtime, r.seed, false);
         ok = phx_orb_invoke_local(a->orb, a->key, a->key_len, op, body,
                                   r.body_len, r.byte_order, &status, &reply,
                                   &reply_len, NULL) == PHX_OK;
+        phx_ft_nd_end(&nd);
+        pthread_mutex_lock(&a->lock);
+        if (phx_ft_nd_last(&nd) > a->last_ns)
+            a->last_ns = phx_ft_nd_last(&nd);
+        pthread_mutex_unlock(&a->lock);
+        phx_ft_nd_ctx_fini(&nd);
     }
     free(op);
     free(body);
@@ -273,9 +301,22 @@ static int on_get_state(phx_gcs_t *gcs, const char *group,
         free(cbuf);
         return -1;
     }
-    rc = phx__ft_state_send(w, cbuf, clen, user, ulen);
+    /* The group time goes first (8 bytes, native order). */
+    uint8_t *full = malloc(8 + ulen);
+    if (full == NULL) {
+        free(cbuf);
+        free(user);
+        return -1;
+    }
+    pthread_mutex_lock(&a->lock);
+    memcpy(full, &a->last_ns, 8);
+    pthread_mutex_unlock(&a->lock);
+    if (ulen)
+        memcpy(full + 8, user, ulen);
+    rc = phx__ft_state_send(w, cbuf, clen, full, 8 + ulen);
     free(cbuf);
     free(user);
+    free(full);
     return rc;
 }
 
@@ -296,12 +337,17 @@ static void on_set_state(phx_gcs_t *gcs, const char *group,
         return;
     }
     if (phx__ft_state_split(a->st.buf, a->st.len, &cbuf, &clen, &user,
-                            &ulen)) {
+                            &ulen) &&
+        ulen >= 8) {
+        uint64_t last;
+        memcpy(&last, user, 8);
         pthread_mutex_lock(&a->lock);
         phx_ft_reply_cache_deserialize(a->cache, cbuf, clen, NULL);
+        if (last > a->last_ns)
+            a->last_ns = last;
         pthread_mutex_unlock(&a->lock);
         if (a->cfg.set_state)
-            a->cfg.set_state(a->cfg.arg, user, ulen);
+            a->cfg.set_state(a->cfg.arg, user + 8, ulen - 8);
     }
     if (a->cfg.state_ready)
         a->cfg.state_ready(a->cfg.arg);
@@ -453,7 +499,8 @@ static int active_receive(void *arg, phx_server_ri_t *ri, phx_env_t *env)
     const char *op = phx_server_ri_operation(ri);
     record_t r = {c.client_id, c.client_id_len, c.retention_id,
                   c.expiration_time, phx_server_ri_request_byte_order(ri),
-                  op, strlen(op), body, body ? blen : 0};
+                  op, strlen(op), body, body ? blen : 0,
+                  phx_ft_nd_wall_ns(), phx_ft_nd_fresh_seed()};
     size_t mlen;
     uint8_t *msg = record_encode(&r, &mlen);
     outmsg_t *om = msg ? malloc(sizeof *om) : NULL;

@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include <phx/ft.h>
+#include <phx/ft_nd.h>
 #include <phx/ft_cold.h>
 #include <phx/interceptor.h>
 #include <phx/log.h>
@@ -56,6 +57,7 @@ struct phx_ft_cold {
     int lock_fd;               /* open from install to destroy */
     int log_fd;                /* open while primary */
     uint64_t last_seq;         /* of the last record logged */
+    uint64_t last_ns;          /* the last group time (<phx/ft_nd.h>) */
     uint32_t since_ckpt;       /* records logged since the checkpoint */
     long long ckpt_at_ms;
 
@@ -189,7 +191,9 @@ static int lock_file(phx_ft_cold_t *c, short type)
  * sequence<octet> client id, long retention id, unsigned long long
  * expiration, string operation, octet request byte order,
  * sequence<octet> request body, unsigned long reply status,
- * sequence<octet> reply body.
+ * sequence<octet> reply body, unsigned long long group time and
+ * unsigned long long random seed of the execution (<phx/ft_nd.h>: a
+ * recovery replays the request with the same values).
  */
 typedef struct record {
     uint64_t seq;
@@ -204,6 +208,8 @@ typedef struct record {
     uint32_t status;
     const uint8_t *reply;
     size_t reply_len;
+    uint64_t time_ns;
+    uint64_t seed;
 } record_t;
 
 #define REC_HDR 8
@@ -225,6 +231,8 @@ static uint8_t *record_encode(const record_t *r, size_t *len)
     phx_cdr_put_octet_seq(&w, r->body, r->body_len);
     phx_cdr_put_ulong(&w, r->status);
     phx_cdr_put_octet_seq(&w, r->reply, r->reply_len);
+    phx_cdr_put_ulonglong(&w, r->time_ns);
+    phx_cdr_put_ulonglong(&w, r->seed);
     uint8_t *buf = phx_cdr_writer_status(&w) == PHX_OK
                        ? phx_cdr_writer_steal(&w, len)
                        : NULL;
@@ -254,6 +262,8 @@ static bool record_decode(const uint8_t *p, size_t len, record_t *r)
     phx_cdr_get_octet_seq(&rd, &r->body, &r->body_len);
     phx_cdr_get_ulong(&rd, &r->status);
     phx_cdr_get_octet_seq(&rd, &r->reply, &r->reply_len);
+    phx_cdr_get_ulonglong(&rd, &r->time_ns);
+    phx_cdr_get_ulonglong(&rd, &r->seed);
     r->client_id = (const char *)id;
     return phx_cdr_reader_status(&rd) == PHX_OK &&
            phx_cdr_reader_remaining(&rd) == 0 && r->client_id_len > 0 &&
@@ -275,7 +285,8 @@ static bool record_at(const uint8_t *b, size_t len, size_t off)
 /* ------------------------------------------------------------------ */
 /*
  * "PHXCKPT1", a CDR encapsulation {unsigned long long last seq covered;
- * sequence<octet> reply cache serialization; sequence<octet> state},
+ * sequence<octet> reply cache serialization; sequence<octet> state;
+ * unsigned long long last group time},
  * then the CRC-32C of everything before it (little endian).
  */
 
@@ -302,6 +313,7 @@ static int checkpoint(phx_ft_cold_t *c)
     phx_cdr_put_ulonglong(&w, c->last_seq);
     phx_cdr_put_octet_seq(&w, cache, cache_len);
     phx_cdr_put_octet_seq(&w, state, state_len);
+    phx_cdr_put_ulonglong(&w, c->last_ns);
     if (phx_cdr_writer_status(&w) == PHX_OK)
         encap = phx_cdr_writer_steal(&w, &encap_len);
     phx_cdr_writer_fini(&w);
@@ -371,9 +383,15 @@ static int replay(phx_ft_cold_t *c, const record_t *r)
     uint8_t *reply = NULL;
     size_t reply_len = 0;
     phx_error_t err;
+    phx_ft_nd_ctx_t nd;
+    phx_ft_nd_begin_fixed(&nd, r->time_ns, r->seed, false);
     int rc = phx_orb_invoke_local(c->orb, c->key, c->key_len, r->op,
                                   r->body, r->body_len, r->byte_order,
                                   &status, &reply, &reply_len, &err);
+    phx_ft_nd_end(&nd);
+    if (phx_ft_nd_last(&nd) > c->last_ns)
+        c->last_ns = phx_ft_nd_last(&nd);
+    phx_ft_nd_ctx_fini(&nd);
     if (rc != PHX_OK) {
         PHX_ERROR(MOD, "replaying record %llu (%s): %s",
                   (unsigned long long)r->seq, r->op, err.msg);
@@ -415,6 +433,7 @@ static int load_checkpoint(phx_ft_cold_t *c, bool *found, uint64_t *seq)
     size_t len = 0;
     *seq = 0;
     *found = false;
+    c->last_ns = 0; /* storage decides: the checkpoint, then the log */
     unlink(c->tmp_path); /* a checkpoint cut short by a crash */
     if (read_all(-1, c->ckpt_path, &buf, &len) != 0) {
         if (errno != ENOENT) {
@@ -444,6 +463,7 @@ static int load_checkpoint(phx_ft_cold_t *c, bool *found, uint64_t *seq)
         phx_cdr_get_ulonglong(&r, seq);
         phx_cdr_get_octet_seq(&r, &cache, &cache_len);
         phx_cdr_get_octet_seq(&r, &state, &state_len);
+        phx_cdr_get_ulonglong(&r, &c->last_ns);
     }
     if (phx_cdr_reader_status(&r) != PHX_OK ||
         phx_cdr_reader_remaining(&r) != 0) {
@@ -711,13 +731,22 @@ static int cold_receive(void *arg, phx_server_ri_t *ri, phx_env_t *env)
     uint32_t status = 0;
     uint8_t *reply = NULL, *rec = NULL;
     size_t reply_len = 0, rec_len = 0;
+    /* Group time max(own clock, last + 1 us) and a seed, both logged;
+     * phx_ft_input is not available (a recovery could not replay it). */
+    uint64_t gtime = phx_ft_nd_group_time(phx_ft_nd_wall_ns(), c->last_ns);
+    phx_ft_nd_ctx_t nd;
+    phx_ft_nd_begin_fixed(&nd, gtime, phx_ft_nd_fresh_seed(), false);
     int rc = phx_orb_invoke_local(c->orb, c->key, c->key_len, op, body,
                                   body ? blen : 0, bo, &status, &reply,
                                   &reply_len, &err);
+    phx_ft_nd_end(&nd);
+    c->last_ns = phx_ft_nd_last(&nd);
+    phx_ft_nd_ctx_fini(&nd);
     if (rc == PHX_OK) {
         record_t r = {c->last_seq + 1, rq.client_id, rq.client_id_len,
                       rq.retention_id, rq.expiration_time, op, (uint8_t)bo,
-                      body, body ? blen : 0, status, reply, reply_len};
+                      body, body ? blen : 0, status, reply, reply_len,
+                      gtime, nd.seed};
         rec = record_encode(&r, &rec_len);
     }
     const char *what = rc != PHX_OK ? err.msg

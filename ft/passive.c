@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include <phx/ft.h>
+#include <phx/ft_nd.h>
 #include <phx/gcs.h>
 #include <phx/interceptor.h>
 #include <phx/log.h>
@@ -85,6 +86,9 @@ struct phx_ft_passive {
     struct timespec last_full;
     uint32_t since_full;
     phx_ft_passive_stats_t stats;
+    /* The last group time (ft_nd.h): of the last delivered update, or of
+     * this primary's last execution. */
+    uint64_t last_ns;
 
     /* The state transfer being received (dispatch thread only). */
     phx__ft_state_rx_t st;
@@ -98,7 +102,9 @@ struct phx_ft_passive {
  * state, REC_UPDATE: the changes of one request), sequence<octet> client
  * id, long retention id, unsigned long long expiration time, unsigned
  * long long sequence number (per sender), unsigned long reply status,
- * sequence<octet> reply, sequence<octet> state or update.
+ * sequence<octet> reply, sequence<octet> state or update, unsigned long
+ * long group time (the last one the request used, ns since the Unix
+ * epoch; <phx/ft_nd.h>): backups and a new primary continue from it.
  */
 enum { REC_STATE = 0, REC_UPDATE = 1 };
 
@@ -114,6 +120,7 @@ typedef struct update {
     size_t reply_len;
     const uint8_t *state;
     size_t state_len;
+    uint64_t time_ns;
 } update_t;
 
 static uint8_t *update_encode(const update_t *u, size_t *len)
@@ -130,6 +137,7 @@ static uint8_t *update_encode(const update_t *u, size_t *len)
     phx_cdr_put_ulong(&w, u->status);
     phx_cdr_put_octet_seq(&w, u->reply, u->reply_len);
     phx_cdr_put_octet_seq(&w, u->state, u->state_len);
+    phx_cdr_put_ulonglong(&w, u->time_ns);
     uint8_t *buf = phx_cdr_writer_status(&w) == PHX_OK
                        ? phx_cdr_writer_steal(&w, len)
                        : NULL;
@@ -151,6 +159,7 @@ static bool update_decode(const void *msg, size_t len, update_t *u)
     phx_cdr_get_ulong(&r, &u->status);
     phx_cdr_get_octet_seq(&r, &u->reply, &u->reply_len);
     phx_cdr_get_octet_seq(&r, &u->state, &u->state_len);
+    phx_cdr_get_ulonglong(&r, &u->time_ns);
     u->client_id = (const char *)id;
     return phx_cdr_reader_status(&r) == PHX_OK &&
            phx_cdr_reader_remaining(&r) == 0 && u->client_id_len > 0 &&
@@ -296,6 +305,8 @@ static void on_deliver(phx_gcs_t *gcs, const char *group,
         return;
     pthread_mutex_lock(&p->lock);
     bool own = sender != NULL && sender->id == p->self_id;
+    if (u.time_ns > p->last_ns)
+        p->last_ns = u.time_ns;
     if (u.kind == REC_STATE)
         set_snapshot(p, u.state, u.state_len);
     else
@@ -370,7 +381,15 @@ static int on_get_state(phx_gcs_t *gcs, const char *group,
     pthread_mutex_lock(&p->lock);
     int rc = phx_ft_reply_cache_serialize(p->cache, &cw);
     size_t ulen = 0;
-    uint8_t *user = snapshot_encode(p, &ulen);
+    uint8_t *snap = snapshot_encode(p, &ulen);
+    /* The group time goes first (8 bytes, native order). */
+    uint8_t *user = snap ? malloc(8 + ulen) : NULL;
+    if (user) {
+        memcpy(user, &p->last_ns, 8);
+        memcpy(user + 8, snap, ulen);
+        ulen += 8;
+    }
+    free(snap);
     pthread_mutex_unlock(&p->lock);
     size_t clen = 0;
     uint8_t *cbuf = rc == PHX_OK ? phx_cdr_writer_steal(&cw, &clen) : NULL;
@@ -403,13 +422,17 @@ static void on_set_state(phx_gcs_t *gcs, const char *group,
         return;
     }
     pthread_mutex_lock(&p->lock);
+    uint64_t last = 0;
     if (!phx__ft_state_split(p->st.buf, p->st.len, &cbuf, &clen, &user,
                              &ulen) ||
+        ulen < 8 || (memcpy(&last, user, 8), false) ||
         (phx_ft_reply_cache_deserialize(p->cache, cbuf, clen, NULL),
-         !snapshot_install(p, user, ulen)))
+         !snapshot_install(p, user + 8, ulen - 8)))
         phx_log(PHX_LOG_ERROR, "ft",
                 "warm passive %s: malformed state transfer ignored",
                 p->group);
+    if (last > p->last_ns)
+        p->last_ns = last;
     pthread_mutex_unlock(&p->lock);
     if (p->cfg.state_ready)
         p->cfg.state_ready(p->cfg.arg);
@@ -573,10 +596,24 @@ static int passive_receive(void *arg, phx_server_ri_t *ri, phx_env_t *env)
     uint32_t status = 0;
     uint8_t *reply = NULL, *state = NULL;
     size_t reply_len = 0, state_len = 0;
+    /* Group time max(own clock, last + 1 us); only the primary executes,
+     * so phx_ft_input may read its input directly. */
+    pthread_mutex_lock(&p->lock);
+    uint64_t gtime = phx_ft_nd_group_time(phx_ft_nd_wall_ns(), p->last_ns);
+    pthread_mutex_unlock(&p->lock);
+    phx_ft_nd_ctx_t nd;
+    phx_ft_nd_begin_fixed(&nd, gtime, phx_ft_nd_fresh_seed(), true);
     int rc = phx_orb_invoke_local(p->orb, p->key, p->key_len, op, body,
                                   body ? blen : 0,
                                   phx_server_ri_request_byte_order(ri),
                                   &status, &reply, &reply_len, NULL);
+    phx_ft_nd_end(&nd);
+    uint64_t used = phx_ft_nd_last(&nd);
+    phx_ft_nd_ctx_fini(&nd);
+    pthread_mutex_lock(&p->lock);
+    if (used > p->last_ns)
+        p->last_ns = used;
+    pthread_mutex_unlock(&p->lock);
     bool ran = rc == PHX_OK;
     /* A whole state when the servant is not Updateable or a checkpoint is
      * due, else the changes of this request. */
@@ -598,7 +635,7 @@ static int passive_receive(void *arg, phx_server_ri_t *ri, phx_env_t *env)
         pthread_mutex_unlock(&p->lock);
         update_t u = {kind, c.client_id, c.client_id_len, c.retention_id,
                       c.expiration_time, seq, status, reply, reply_len,
-                      state, state_len};
+                      state, state_len, used};
         msg = update_encode(&u, &mlen);
     }
     free(state);

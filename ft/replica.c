@@ -18,6 +18,7 @@
 
 #include <phx/ft.h>
 #include <phx/ft_cold.h>
+#include <phx/ft_semi.h>
 #include <phx/gcs.h>
 #include <phx/replica.h>
 
@@ -25,7 +26,8 @@ static const char usage_text[] =
     "options (each also read from the environment variable shown):\n"
     "  --group NAME               PHX_GROUP  object group (required)\n"
     "  --style STYLE              PHX_STYLE  active | warm_passive |\n"
-    "                             cold_passive | stateless (default active)\n"
+    "                             cold_passive | semi_active | stateless\n"
+    "                             (default active)\n"
     "  --listen EP                PHX_LISTEN  ORB endpoint\n"
     "                             (default tcp://127.0.0.1:*)\n"
     "  --gcs EP                   PHX_GCS_ENDPOINT  GCS endpoint\n"
@@ -84,6 +86,8 @@ static int parse_style(const char *v, int *style)
                   {"warm_passive", PHX_FT_WARM_PASSIVE},
                   {"cold_passive", PHX_FT_COLD_PASSIVE},
                   {"stateless", PHX_FT_STATELESS},
+                  {"semi_active", PHX_FT_SEMI_ACTIVE},
+                  {"SEMI_ACTIVE", PHX_FT_SEMI_ACTIVE},
                   {"ACTIVE", PHX_FT_ACTIVE},
                   {"WARM_PASSIVE", PHX_FT_WARM_PASSIVE},
                   {"COLD_PASSIVE", PHX_FT_COLD_PASSIVE},
@@ -125,7 +129,8 @@ static int apply(phx_replica_config_t *cfg, const char *opt, const char *v,
             rc = set_str(&cfg->group, v);
     } else if (strcmp(opt, "style") == 0) {
         if (parse_style(v, &cfg->style) != PHX_OK)
-            want = "active, warm_passive, cold_passive or stateless";
+            want = "active, warm_passive, cold_passive, semi_active or "
+                   "stateless";
     } else if (strcmp(opt, "listen") == 0) {
         rc = set_str(&cfg->listen, v);
     } else if (strcmp(opt, "gcs") == 0) {
@@ -423,6 +428,7 @@ typedef struct control {
     phx_ft_active_t *act;
     phx_ft_passive_t *pas;
     phx_ft_cold_t *cold;
+    phx_ft_semi_t *semi;
     uint64_t reported;
     phx_ft_server_t *srv;
     const char *key;
@@ -465,6 +471,10 @@ static void report_stats(control_t *c)
         phx_ft_cold_stats_t st;
         phx_ft_cold_get_stats(c->cold, &st);
         n = st.executed;
+    } else if (c->semi) {
+        phx_ft_semi_stats_t st;
+        phx_ft_semi_get_stats(c->semi, &st);
+        n = st.executed + st.replayed;
     }
     if (n == c->reported)
         return;
@@ -538,6 +548,16 @@ static void passive_view(void *arg, const phx_gcs_view_t *view,
     view_seen(arg, view, primary ? 1 : 0);
 }
 
+/* SEMI_ACTIVE's divergence detector: "DIVERGED <details>" (phxd shows
+ * it). */
+static void semi_diverged(void *arg, const phx_ft_semi_divergence_t *d)
+{
+    run_t *r = arg;
+    pthread_mutex_lock(&r->lock);
+    report(r, "DIVERGED %s", d->detail);
+    pthread_mutex_unlock(&r->lock);
+}
+
 int phx_replica_run(const phx_replica_config_t *cfg,
                     const phx_replica_servant_t *s, phx_error_t *err)
 {
@@ -548,8 +568,9 @@ int phx_replica_run(const phx_replica_config_t *cfg,
         return phx_error_set(err, PHX_EINVAL,
                              "%s: the %s style needs get_state and "
                              "set_state", cfg->program,
-                             cfg->style == PHX_FT_ACTIVE ? "active"
-                                                          : "passive");
+                             cfg->style == PHX_FT_ACTIVE        ? "active"
+                             : cfg->style == PHX_FT_SEMI_ACTIVE ? "semi-active"
+                                                                : "passive");
 
     if ((s->get_update == NULL) != (s->set_update == NULL))
         return phx_error_set(err, PHX_EINVAL,
@@ -619,6 +640,7 @@ int phx_replica_run(const phx_replica_config_t *cfg,
     phx_ft_active_t *act = NULL;
     phx_ft_passive_t *pas = NULL;
     phx_ft_cold_t *cold = NULL;
+    phx_ft_semi_t *semi = NULL;
     const char *gcs_ep = NULL;
     if (cfg->style == PHX_FT_ACTIVE) {
         phx_ft_active_config_t ac;
@@ -657,6 +679,21 @@ int phx_replica_run(const phx_replica_config_t *cfg,
         cc.set_state = w_set_state;
         cc.role_change = cold_role;
         rc = phx_ft_cold_install(orb, key, key_len, &cc, &cold, err);
+    } else if (cfg->style == PHX_FT_SEMI_ACTIVE) {
+        phx_ft_semi_config_t smc;
+        phx_ft_semi_config_init(&smc);
+        smc.group = cfg->group;
+        smc.arg = &r;
+        smc.view_change = passive_view;
+        smc.state_ready = state_ready;
+        smc.get_state = w_get_state;
+        smc.set_state = w_set_state;
+        smc.multithreaded = s->multithreaded;
+        smc.every_n = s->check_every_n;
+        smc.divergence = semi_diverged;
+        rc = phx_ft_semi_install(orb, &gc, key, key_len, &smc, &semi, err);
+        if (rc == PHX_OK)
+            gcs_ep = phx_ft_semi_gcs_endpoint(semi);
     }
     if (rc != PHX_OK) {
         phx_orb_destroy(orb);
@@ -666,7 +703,7 @@ int phx_replica_run(const phx_replica_config_t *cfg,
         return rc;
     }
 
-    control_t ctl = {cfg->control_fd, &r, act, pas, cold, 0,
+    control_t ctl = {cfg->control_fd, &r, act, pas, cold, semi, 0,
                      srv, key, key_len, cfg->program, -1};
     pthread_t ctl_thread;
     bool ctl_started = false;
@@ -711,10 +748,12 @@ int phx_replica_run(const phx_replica_config_t *cfg,
     phx_ft_active_shutdown(act);
     phx_ft_passive_shutdown(pas);
     phx_ft_cold_shutdown(cold);
+    phx_ft_semi_shutdown(semi);
     phx_orb_destroy(orb);
     phx_ft_active_destroy(act);
     phx_ft_passive_destroy(pas);
     phx_ft_cold_destroy(cold);
+    phx_ft_semi_destroy(semi);
     phx_ft_server_destroy(srv);
     pthread_mutex_lock(&r.lock);
     r.ior = NULL;

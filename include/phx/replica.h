@@ -20,7 +20,9 @@
  *   --group NAME       PHX_GROUP            object group / GCS group name
  *                                           (required)
  *   --style STYLE      PHX_STYLE            active, warm_passive,
- *                                           cold_passive or stateless
+ *                                           cold_passive, semi_active
+ *                                           (PHX_FT_SEMI_ACTIVE, 5, in
+ *                                           <phx/ft_semi.h>) or stateless
  *                                           (default active)
  *   --listen EP        PHX_LISTEN           ORB endpoint (default
  *                                           tcp://127.0.0.1:*)
@@ -56,10 +58,13 @@
  *                      wanted members
  *   ROLE primary|backup   passive styles: every change of role
  *   VIEW <id> <n>      every view of the group (id, member count)
+ *   DIVERGED <details> semi_active: this replica's execution of a request
+ *                      differed from the leader's (divergence detector)
  */
 #ifndef PHX_REPLICA_H
 #define PHX_REPLICA_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -99,6 +104,11 @@ typedef struct phx_replica_servant {
     int (*set_state)(void *arg, const void *data, size_t len);
     int (*get_update)(void *arg, uint8_t **data, size_t *len);
     int (*set_update)(void *arg, const void *data, size_t len);
+    /* semi_active: the servant protects its state with phx_ft_mutex
+     * itself (<phx/ft_nd.h>), so requests may run concurrently; and the
+     * divergence detector's state digest every N requests (0: none). */
+    bool multithreaded;
+    uint32_t check_every_n;
 } phx_replica_servant_t;
 
 /*

@@ -247,8 +247,11 @@ size_t phx_typecode_c_align(const phx_typecode_t *tc);
 int phx_cdr_put_typecode(phx_cdr_writer_t *w, const phx_typecode_t *tc);
 
 /* Decode a TypeCode: *tc is a static constant or a new heap TypeCode
- * (release with phx_typecode_free), NULL on error.  Indirections
- * (0xffffffff) are refused with PHX_EUNSUPPORTED. */
+ * (release with phx_typecode_free), NULL on error.  An indirection
+ * (0xffffffff) to a complex TypeCode decoded earlier in the same
+ * top-level TypeCode (what other ORBs write for a type used twice) shares
+ * it; one to a TypeCode still being decoded (a recursive TypeCode) or
+ * to anything else is refused with PHX_EUNSUPPORTED. */
 int phx_cdr_get_typecode(phx_cdr_reader_t *r, const phx_typecode_t **tc);
 
 /* ------------------------------------------------------------------ */

@@ -204,9 +204,28 @@ int phx_orb_deactivate(phx_orb_t *orb, const void *key, size_t key_len)
     return PHX_OK;
 }
 
+/* TAG_CODE_SETS (CORBA 3.0 13.10.2.4), carried by every IIOP profile so
+ * that other ORBs know what the strings are: a big-endian encapsulation
+ * of CONV_FRAME::CodeSetComponentInfo with native char code set
+ * ISO-8859-1 (0x00010001) and no conversion code sets (Phalanx passes
+ * string octets through unchanged), and native wchar code set 0 with no
+ * conversions (IDL wchar and wstring are not supported).  Without it a
+ * standard ORB falls back to the same ISO-8859-1 default, but cannot
+ * tell that wchar is unusable. */
+static const uint8_t iiop_code_sets[] = {
+    0, 0, 0, 0,             /* big endian, padding */
+    0x00, 0x01, 0x00, 0x01, /* ForCharData.native_code_set ISO-8859-1 */
+    0, 0, 0, 0,             /* ForCharData.conversion_code_sets {} */
+    0, 0, 0, 0,             /* ForWcharData.native_code_set: none */
+    0, 0, 0, 0,             /* ForWcharData.conversion_code_sets {} */
+};
+
 int phx_orb_make_ref(phx_orb_t *orb, const char *type_id, const void *key,
                      size_t key_len, phx_object_t **ref, phx_error_t *err)
 {
+    const phx_tagged_component_t code_sets = {
+        PHX_TAG_CODE_SETS, (uint8_t *)iiop_code_sets, sizeof iiop_code_sets};
+
     if (orb->endpoint_count == 0)
         return phx_error_set(err, PHX_ESTATE,
                              "the ORB serves no endpoint: configure "
@@ -222,7 +241,7 @@ int phx_orb_make_ref(phx_orb_t *orb, const char *type_id, const void *key,
             rc = phx__iiop_parse_endpoint(ep, &host, &port);
             if (rc == PHX_OK)
                 rc = phx_ior_add_iiop_profile(&ior, host, port, key, key_len,
-                                              NULL, 0);
+                                              &code_sets, 1);
             free(host);
         } else {
             rc = phx_ior_add_zmq_profile(&ior, ep, key, key_len, NULL, 0);

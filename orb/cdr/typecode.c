@@ -918,6 +918,27 @@ static int propagate(phx_cdr_reader_t *r, const phx_cdr_reader_t *sub)
     return r->err;
 }
 
+/* The complex TypeCodes met while decoding one top-level TypeCode, by
+ * the address of their TCKind in the (borrowed) input, so that an
+ * indirection (kind 0xffffffff, CORBA 3.0 15.3.5.1) can be resolved.
+ * Other ORBs (omniORB) write an indirection for every TypeCode that
+ * occurs twice, not only for recursion: a struct with two members of the
+ * same struct type.  tc stays NULL while the TypeCode is being decoded,
+ * so an indirection to it (a recursive TypeCode) is recognised and
+ * refused: heap TypeCodes are trees, they cannot hold a cycle. */
+typedef struct tc_seen {
+    const uint8_t *at;
+    const phx_typecode_t *tc;
+} tc_seen_t;
+
+typedef struct tc_ctx {
+    tc_seen_t *v;
+    size_t n, cap;
+} tc_ctx_t;
+
+static int get_tc(phx_cdr_reader_t *r, const phx_typecode_t **out, int depth,
+                  tc_ctx_t *ctx);
+
 static int get_ids(phx_cdr_reader_t *r, phx_typecode_t *tc)
 {
     char *id, *name;
@@ -929,7 +950,8 @@ static int get_ids(phx_cdr_reader_t *r, phx_typecode_t *tc)
     return r->err;
 }
 
-static int get_members(phx_cdr_reader_t *r, phx_typecode_t *tc, int depth)
+static int get_members(phx_cdr_reader_t *r, phx_typecode_t *tc, int depth,
+                       tc_ctx_t *ctx)
 {
     phx_tc_member_t *m;
     int32_t def = -1;
@@ -937,7 +959,7 @@ static int get_members(phx_cdr_reader_t *r, phx_typecode_t *tc, int depth)
 
     if (tc->kind == PHX_TK_UNION) {
         const phx_typecode_t *d;
-        phx__get_typecode(r, &tc->discriminator, depth + 1);
+        get_tc(r, &tc->discriminator, depth + 1, ctx);
         d = phx_typecode_unalias(tc->discriminator);
         if (r->err == 0 && (d == NULL || !phx__tc_is_disc_kind(d->kind)))
             return phx_cdr_reader_fail(r, PHX_EMARSHAL,
@@ -947,7 +969,12 @@ static int get_members(phx_cdr_reader_t *r, phx_typecode_t *tc, int depth)
     /* label (>= 1) + name (>= 5) + kind (4) per union member */
     if (phx_cdr_get_seq_len(r, tc->kind == PHX_TK_UNION ? 10 : 9, &n))
         return r->err;
-    if (def < -1 || (def >= 0 && (uint32_t)def >= n))
+    /* -1 is "no default member"; omniORB writes -2 for a union whose
+     * labels cover every discriminator value (boolean, enum), which
+     * means the same: any negative index is taken as no default. */
+    if (def < -1)
+        def = -1;
+    if (def >= 0 && (uint32_t)def >= n)
         return phx_cdr_reader_fail(r, PHX_EMARSHAL, "bad default index");
     if (n == 0 && tc->kind == PHX_TK_STRUCT)
         return phx_cdr_reader_fail(r, PHX_EMARSHAL, "struct without members");
@@ -968,7 +995,7 @@ static int get_members(phx_cdr_reader_t *r, phx_typecode_t *tc, int depth)
         }
         phx_cdr_get_string_dup(r, &name);
         m[i].name = name;
-        phx__get_typecode(r, &m[i].type, depth + 1);
+        get_tc(r, &m[i].type, depth + 1, ctx);
     }
     return r->err;
 }
@@ -993,12 +1020,13 @@ static int get_enumerators(phx_cdr_reader_t *r, phx_typecode_t *tc)
 }
 
 /* Parameters of a complex TypeCode, read from its encapsulation. */
-static int get_params(phx_cdr_reader_t *r, phx_typecode_t *tc, int depth)
+static int get_params(phx_cdr_reader_t *r, phx_typecode_t *tc, int depth,
+                      tc_ctx_t *ctx)
 {
     switch (tc->kind) {
     case PHX_TK_SEQUENCE:
     case PHX_TK_ARRAY:
-        phx__get_typecode(r, &tc->content, depth + 1);
+        get_tc(r, &tc->content, depth + 1, ctx);
         phx_cdr_get_ulong(r, &tc->length);
         if (r->err == 0 && tc->kind == PHX_TK_ARRAY && tc->length == 0)
             return phx_cdr_reader_fail(r, PHX_EMARSHAL, "empty array");
@@ -1011,7 +1039,7 @@ static int get_params(phx_cdr_reader_t *r, phx_typecode_t *tc, int depth)
         break;
     case PHX_TK_ALIAS:
         get_ids(r, tc);
-        phx__get_typecode(r, &tc->content, depth + 1);
+        get_tc(r, &tc->content, depth + 1, ctx);
         break;
     case PHX_TK_OBJREF:
         get_ids(r, tc);
@@ -1022,7 +1050,7 @@ static int get_params(phx_cdr_reader_t *r, phx_typecode_t *tc, int depth)
         break;
     default:
         if (get_ids(r, tc) == 0)
-            get_members(r, tc, depth);
+            get_members(r, tc, depth, ctx);
         break;
     }
     if (r->err == 0 && tc_layout(tc))
@@ -1035,12 +1063,66 @@ static int get_params(phx_cdr_reader_t *r, phx_typecode_t *tc, int depth)
     return r->err;
 }
 
+/* Record the complex TypeCode whose TCKind is at 'at'; returns its index
+ * (or -1 after failing r). */
+static long seen_add(phx_cdr_reader_t *r, tc_ctx_t *ctx, const uint8_t *at)
+{
+    if (ctx->n == ctx->cap) {
+        size_t cap = ctx->cap ? 2 * ctx->cap : 8;
+        tc_seen_t *v = realloc(ctx->v, cap * sizeof *v);
+        if (v == NULL) {
+            phx_cdr_reader_fail(r, PHX_ENOMEM, "TypeCode");
+            return -1;
+        }
+        ctx->v = v;
+        ctx->cap = cap;
+    }
+    ctx->v[ctx->n] = (tc_seen_t){at, NULL};
+    return (long)ctx->n++;
+}
+
+/* An indirection: a long offset, relative to where the offset itself
+ * starts, to the TCKind of a TypeCode of the same top-level TypeCode. */
+static int get_indirection(phx_cdr_reader_t *r, const phx_typecode_t **out,
+                           tc_ctx_t *ctx)
+{
+    int32_t off;
+    const uint8_t *at;
+
+    if (phx_cdr_get_long(r, &off))
+        return r->err;
+    at = r->buf + r->pos - 4;
+    for (size_t i = 0; i < ctx->n; i++) {
+        if (ctx->v[i].at != at + off)
+            continue;
+        if (ctx->v[i].tc == NULL)
+            return phx_cdr_reader_fail(r, PHX_EUNSUPPORTED,
+                                       "recursive TypeCode");
+        *out = phx_typecode_ref(ctx->v[i].tc);
+        return 0;
+    }
+    return phx_cdr_reader_fail(r, PHX_EUNSUPPORTED,
+                               "TypeCode indirection to nothing decoded");
+}
+
 int phx__get_typecode(phx_cdr_reader_t *r, const phx_typecode_t **out,
                       int depth)
+{
+    tc_ctx_t ctx = {NULL, 0, 0};
+    int rc = get_tc(r, out, depth, &ctx);
+
+    free(ctx.v);
+    return rc;
+}
+
+static int get_tc(phx_cdr_reader_t *r, const phx_typecode_t **out, int depth,
+                  tc_ctx_t *ctx)
 {
     phx_cdr_reader_t sub;
     phx_typecode_t *tc;
     uint32_t kind;
+    const uint8_t *at;
+    long seen;
 
     *out = NULL;
     if (r->err)
@@ -1049,9 +1131,9 @@ int phx__get_typecode(phx_cdr_reader_t *r, const phx_typecode_t **out,
         return phx_cdr_reader_fail(r, PHX_ELIMIT, "TypeCode nested too deep");
     if (phx_cdr_get_ulong(r, &kind))
         return r->err;
+    at = r->buf + r->pos - 4;
     if (kind == 0xffffffffu)
-        return phx_cdr_reader_fail(r, PHX_EUNSUPPORTED,
-                                   "TypeCode indirection");
+        return get_indirection(r, out, ctx);
     if (kind <= PHX_TK_EVENT && phx_tc_basic((phx_tckind_t)kind)) {
         *out = phx_tc_basic((phx_tckind_t)kind);
         return 0;
@@ -1090,13 +1172,16 @@ int phx__get_typecode(phx_cdr_reader_t *r, const phx_typecode_t **out,
     }
     if (phx_cdr_get_encap(r, &sub))
         return r->err;
+    if ((seen = seen_add(r, ctx, at)) < 0)
+        return r->err;
     tc = tc_alloc((phx_tckind_t)kind);
     if (tc == NULL)
         return phx_cdr_reader_fail(r, PHX_ENOMEM, "TypeCode");
-    if (get_params(&sub, tc, depth)) {
+    if (get_params(&sub, tc, depth, ctx)) {
         phx_typecode_free(tc);
         return propagate(r, &sub);
     }
+    ctx->v[seen].tc = tc;
     *out = tc;
     return 0;
 }

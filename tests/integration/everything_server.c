@@ -2,8 +2,11 @@
  * everything_server.c - serves one Test::Everything object (idl/
  * everything.idl) for tests/integration/test_everything.c.
  *
- *   everything-server [--workers N]
+ *   everything-server [--workers N] [--listen ENDPOINT]...
  *
+ * Serves on tcp://127.0.0.1:* (ZeroMQ) unless --listen options name the
+ * endpoints ("iiop://127.0.0.1:*" for IIOP, as tests/interop does; give
+ * several for a reference with several profiles).
  * Prints the object's IOR on the first line of stdout once it serves,
  * then serves until SIGINT/SIGTERM or the oneway Everything::shutdown.
  *
@@ -411,7 +414,8 @@ static void on_signal(int sig)
 
 int main(int argc, char **argv)
 {
-    const char *listen[] = {"tcp://127.0.0.1:*"};
+    const char *listen[8] = {"tcp://127.0.0.1:*"};
+    size_t nlisten = 0;
     Test_Everything__servant servant;
     phx_orb_config_t cfg;
     phx_object_t *ref;
@@ -421,14 +425,20 @@ int main(int argc, char **argv)
     int rc;
 
     phx_orb_config_init(&cfg);
-    cfg.listen = listen;
-    cfg.listen_count = 1;
-    if (argc == 3 && strcmp(argv[1], "--workers") == 0) {
-        cfg.workers = (unsigned)atoi(argv[2]);
-    } else if (argc != 1) {
-        fprintf(stderr, "usage: everything-server [--workers N]\n");
-        return 2;
+    for (int i = 1; i < argc; i += 2) {
+        if (i + 1 < argc && strcmp(argv[i], "--workers") == 0) {
+            cfg.workers = (unsigned)atoi(argv[i + 1]);
+        } else if (i + 1 < argc && strcmp(argv[i], "--listen") == 0 &&
+                   nlisten < sizeof listen / sizeof listen[0]) {
+            listen[nlisten++] = argv[i + 1];
+        } else {
+            fprintf(stderr, "usage: everything-server [--workers N] "
+                            "[--listen ENDPOINT]...\n");
+            return 2;
+        }
     }
+    cfg.listen = listen;
+    cfg.listen_count = nlisten ? nlisten : 1;
     if (phx_orb_create(&cfg, &the_orb, &err) != PHX_OK) {
         fprintf(stderr, "everything-server: %s\n", err.msg);
         return 1;

@@ -300,7 +300,7 @@ static const char *attr_expect(const char *el, const char *a)
         {NULL, "type-id", "a repository id without blanks, such as "
                           "IDL:Bank/Bank:1.0"},
         {NULL, "style", "one of STATELESS, COLD_PASSIVE, WARM_PASSIVE, "
-                        "ACTIVE"},
+                        "ACTIVE, SEMI_ACTIVE"},
         {NULL, "on-stop", "one of stop, leave"},
         {NULL, "level", "one of error, warn, info, debug"},
         {NULL, "target", "one of stderr, syslog"},
@@ -1035,8 +1035,9 @@ static int build_factory(xmlNodePtr f, phx_deploy_factory_t *fa)
 
 static int build_group(xmlNodePtr g, phx_deploy_group_t *gr)
 {
-    static const char *const styles[] = {"STATELESS", "COLD_PASSIVE",
-                                         "WARM_PASSIVE", "ACTIVE"};
+    static const char *const styles[] = {"STATELESS",    "COLD_PASSIVE",
+                                         "WARM_PASSIVE", "ACTIVE",
+                                         NULL,           "SEMI_ACTIVE"};
     unsigned long v;
     gr->line = (unsigned)line_of(g);
     if ((gr->name = dup_or(attr(g, "name"), "")) == NULL ||
@@ -1044,8 +1045,8 @@ static int build_group(xmlNodePtr g, phx_deploy_group_t *gr)
         return -1;
     const char *st = attr(g, "style");
     gr->style = PHX_DEPLOY_STATELESS;
-    for (int i = 0; st != NULL && i < 4; i++)
-        if (strcmp(st, styles[i]) == 0)
+    for (int i = 0; st != NULL && i < 6; i++)
+        if (styles[i] != NULL && strcmp(st, styles[i]) == 0)
             gr->style = (phx_deploy_style_t)i;
     num_attr(g, "initial-replicas", 1, 64, 3, &v);
     gr->initial_replicas = (uint32_t)v;
@@ -1562,6 +1563,8 @@ const char *phx_deploy_style_name(phx_deploy_style_t s)
         return "WARM_PASSIVE";
     case PHX_DEPLOY_ACTIVE:
         return "ACTIVE";
+    case PHX_DEPLOY_SEMI_ACTIVE:
+        return "SEMI_ACTIVE";
     }
     return "UNKNOWN";
 }

@@ -24,6 +24,7 @@
 
 #include <phx/deploy.h>
 #include <phx/dii.h>
+#include <phx/ft.h>
 #include <phx/json.h>
 #include <phx/log.h>
 #include <phx/phx.h>
@@ -102,6 +103,9 @@ typedef struct ctl {
     size_t n_eps;
     size_t cur;              /* the one that answered last */
     phx_orb_t *orb;
+    /* The fault-tolerance client: invoke's calls to an object group
+     * carry FT_REQUEST, so they are replicated and run exactly once. */
+    phx_ft_client_t *ft;
     phx_object_t **objs;     /* one per endpoint, made on first use */
     const command_t *cmd;
     uint64_t since, count;   /* watch's options */
@@ -507,8 +511,10 @@ static void json_group(const Phalanx_GroupInfo *g)
     json_str(stdout, g->primary);
     printf(",\"view_id\":%" PRIu64 ",\"version\":%" PRIu32
            ",\"failovers\":%" PRIu64 ",\"restarts\":%" PRIu64
-           ",\"requests\":%" PRIu64 ",\"members\":[",
-           g->view_id, g->version, g->failovers, g->restarts, g->requests);
+           ",\"requests\":%" PRIu64 ",\"divergences\":%" PRIu64
+           ",\"members\":[",
+           g->view_id, g->version, g->failovers, g->restarts, g->requests,
+           g->divergences);
     for (uint32_t i = 0; i < g->members._length; i++) {
         if (i)
             fputc(',', stdout);
@@ -588,7 +594,7 @@ static int cmd_group(ctl_t *c, char **argv)
         json_group(g);
         fputc('\n', stdout);
     } else {
-        char n[9][24];
+        char n[10][24];
         snprintf(n[0], sizeof n[0], "%" PRIu32, g->running);
         snprintf(n[1], sizeof n[1], "%" PRIu32, g->target);
         snprintf(n[2], sizeof n[2], "%" PRIu32, g->minimum);
@@ -597,6 +603,7 @@ static int cmd_group(ctl_t *c, char **argv)
         fmt_u64(n[5], sizeof n[5], g->failovers);
         fmt_u64(n[6], sizeof n[6], g->restarts);
         fmt_u64(n[7], sizeof n[7], g->requests);
+        fmt_u64(n[8], sizeof n[8], g->divergences);
         table_t f = {.ncols = 2};
         const char *rows[][2] = {
             {"name:", g->name},       {"type id:", g->type_id},
@@ -605,6 +612,7 @@ static int cmd_group(ctl_t *c, char **argv)
             {"primary:", g->primary}, {"view:", n[3]},
             {"version:", n[4]},       {"failovers:", n[5]},
             {"restarts:", n[6]},      {"requests:", n[7]},
+            {"diverged:", n[8]},
         };
         for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++)
             table_row(&f, rows[i]);
@@ -1421,6 +1429,15 @@ static int run(ctl_t *c, char **argv)
                 err.msg[0] ? err.msg : phx_strerror(err.code));
         return EXIT_FAILURE_OTHER;
     }
+    if (cmd->run == cmd_invoke) {
+        phx_ft_client_config_t fc;
+        phx_ft_client_config_init(&fc);
+        fc.request_duration_ms = c->timeout_ms;
+        if (phx_ft_client_install(c->orb, &fc, &c->ft, &err) != PHX_OK) {
+            fprintf(stderr, "phxctl: %s\n", err.msg);
+            return EXIT_FAILURE_OTHER;
+        }
+    }
     c->objs = calloc(c->n_eps ? c->n_eps : 1, sizeof *c->objs);
     if (!c->objs) {
         fputs("phxctl: out of memory\n", stderr);
@@ -1496,6 +1513,7 @@ int main(int argc, char **argv)
         phx_object_release(c.objs[i]);
     free(c.objs);
     phx_orb_destroy(c.orb);
+    phx_ft_client_destroy(c.ft);
     for (size_t i = 0; i < c.n_eps; i++)
         free(c.eps[i]);
     free(c.eps);

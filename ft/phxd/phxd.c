@@ -84,6 +84,7 @@ typedef struct group_rt {
     uint32_t version;      /* object_group_ref_version */
     uint64_t view_id;
     uint64_t failovers, restarts;
+    uint64_t divergences;
     char *primary;         /* member id or NULL */
     bool had_primary;      /* a primary existed before the current one */
     uint32_t inflight;     /* leader: PLACE sent, not yet delivered */
@@ -219,6 +220,7 @@ static void event_add(const char *kind, const char *group,
  *   ROLE    member primary|backup
  *   VIEW    member view-id members
  *   STATS   member requests                     (about once a second)
+ *   DIVERGED member details                     (divergence detector)
  *   EXIT    member why
  *   HUNG    member why
  *   KILL    member                              (an operator, any daemon)
@@ -358,6 +360,7 @@ static const char *style_arg(phx_deploy_style_t s)
     case PHX_DEPLOY_STATELESS: return "stateless";
     case PHX_DEPLOY_COLD_PASSIVE: return "cold_passive";
     case PHX_DEPLOY_WARM_PASSIVE: return "warm_passive";
+    case PHX_DEPLOY_SEMI_ACTIVE: return "semi_active";
     default: return "active";
     }
 }
@@ -484,6 +487,9 @@ static void proc_line(proc_t *p, char *line)
                   p->gcs ? p->gcs : "-");
     } else if (strncmp(line, "ROLE ", 5) == 0) {
         queue_msg_l("ROLE\t%s\t%s", p->member, line + 5);
+    } else if (strncmp(line, "DIVERGED ", 9) == 0) {
+        clean_field(line + 9);
+        queue_msg_l("DIVERGED\t%s\t%s", p->member, line + 9);
     } else if (strncmp(line, "STATS ", 6) == 0) {
         queue_msg_l("STATS\t%s\t%s", p->member, line + 6);
     } else if (strncmp(line, "VIEW ", 5) == 0) {
@@ -714,6 +720,13 @@ static void apply(char **f, size_t n)
                           "%s on %s is the primary", m->id, m->host);
             }
         }
+    } else if (strcmp(k, "DIVERGED") == 0 && n >= 3) {
+        member_t *m = find_member(f[1]);
+        if (m == NULL)
+            return;
+        S.groups[m->group].divergences++;
+        event_add("diverged", S.d->groups[m->group].name, m->id,
+                  "%s differs from the leader: %s", m->id, f[2]);
     } else if (strcmp(k, "STATS") == 0 && n >= 3) {
         member_t *m = find_member(f[1]);
         if (m != NULL)
@@ -911,7 +924,8 @@ static void reconcile(void)
         /* Styles with a GCS group join through a running member's GCS
          * endpoint: never found a second group next to a running one. */
         bool needs_seeds = S.d->groups[g].style == PHX_DEPLOY_ACTIVE ||
-                           S.d->groups[g].style == PHX_DEPLOY_WARM_PASSIVE;
+                           S.d->groups[g].style == PHX_DEPLOY_WARM_PASSIVE ||
+                           S.d->groups[g].style == PHX_DEPLOY_SEMI_ACTIVE;
         char seeds[8192] = "";
         size_t off = 0;
         for (size_t i = 0; i < S.n_members; i++) {
@@ -1078,11 +1092,12 @@ static int on_get_state(phx_gcs_t *gcs, const char *group,
             group_rt_t *gr = &S.groups[g];
             len += (size_t)snprintf(
                 buf + len, cap - len, "G\t%zu\t%u\t%u\t%u\t%llu\t%llu\t%llu\t"
-                "%s\t%d\n", g, gr->target, gr->next_no, gr->version,
+                "%s\t%d\t%llu\n", g, gr->target, gr->next_no, gr->version,
                 (unsigned long long)gr->view_id,
                 (unsigned long long)gr->failovers,
                 (unsigned long long)gr->restarts,
-                gr->primary ? gr->primary : "-", gr->had_primary);
+                gr->primary ? gr->primary : "-", gr->had_primary,
+                (unsigned long long)gr->divergences);
         }
         for (size_t i = 0; i < S.n_members; i++) {
             member_t *m = S.members[i];
@@ -1137,6 +1152,7 @@ static void install_state(char *text)
             free(gr->primary);
             gr->primary = strcmp(f[8], "-") ? xstrdup(f[8]) : NULL;
             gr->had_primary = atoi(f[9]) != 0;
+            gr->divergences = n > 10 ? strtoull(f[10], NULL, 10) : 0;
         } else if (f[0][0] == 'M' && n >= 10) {
             size_t g = strtoul(f[2], NULL, 10);
             if (g >= S.d->n_groups || find_member(f[1]))
@@ -1354,6 +1370,7 @@ static void fill_group(size_t g, Phalanx_GroupInfo *gi)
     gi->version = gr->version;
     gi->failovers = gr->failovers;
     gi->restarts = gr->restarts;
+    gi->divergences = gr->divergences;
     size_t n = 0;
     for (size_t i = 0; i < S.n_members; i++)
         n += S.members[i]->group == g;

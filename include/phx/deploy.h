@@ -60,7 +60,8 @@ typedef enum phx_deploy_style {
     PHX_DEPLOY_STATELESS = 0,
     PHX_DEPLOY_COLD_PASSIVE = 1,
     PHX_DEPLOY_WARM_PASSIVE = 2,
-    PHX_DEPLOY_ACTIVE = 3
+    PHX_DEPLOY_ACTIVE = 3,
+    PHX_DEPLOY_SEMI_ACTIVE = 5   /* PHX_FT_SEMI_ACTIVE (ft_semi.h) */
 } phx_deploy_style_t;
 
 /* What the daemons do with a group's replicas when they stop. */
@@ -149,7 +150,7 @@ const phx_deploy_group_t *phx_deploy_find_group(const phx_deploy_t *d,
 const phx_deploy_factory_t *
 phx_deploy_factory_for(const phx_deploy_group_t *g, const char *host);
 
-/* "STATELESS", "COLD_PASSIVE", "WARM_PASSIVE", "ACTIVE". */
+/* "STATELESS", "COLD_PASSIVE", "WARM_PASSIVE", "ACTIVE", "SEMI_ACTIVE". */
 const char *phx_deploy_style_name(phx_deploy_style_t s);
 
 #ifdef __cplusplus

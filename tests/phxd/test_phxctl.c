@@ -652,7 +652,7 @@ static void test_groups(void)
                    "\"style\":\"WARM_PASSIVE\",\"target\":3,\"minimum\":2,"
                    "\"running\":2,\"primary\":\"bank/1\",\"view_id\":7,"
                    "\"version\":4,\"failovers\":1,\"restarts\":3,"
-                   "\"requests\":1500,"
+                   "\"requests\":1500,\"divergences\":0,"
                    "\"members\":[{\"id\":\"bank/1\",\"host\":\"alpha\","
                    "\"pid\":1234,\"state\":\"running\",\"role\":\"primary\","
                    "\"ior\":\"IOR:00ff\",\"restarts\":0,\"requests\":1500},");
@@ -675,6 +675,7 @@ static void test_group(void)
     EXPECT_OUT(&c, "failovers:  1\n");
     EXPECT_OUT(&c, "restarts:   3\n");
     EXPECT_OUT(&c, "requests:   1500\n");
+    EXPECT_OUT(&c, "diverged:   0\n");
     EXPECT_OUT(&c, "ID      HOST   PID   STATE    ROLE     RESTARTS  REQUESTS\n"
                    "bank/1  alpha  1234  running  primary  0         1500\n"
                    "bank/2  beta   2345  running  backup   1         1490\n"
@@ -694,7 +695,7 @@ static void test_group(void)
         "{\"name\":\"echo\",\"type_id\":" NASTY_JSON ",\"style\":\"ACTIVE\","
         "\"target\":2,\"minimum\":1,\"running\":0,\"primary\":\"\","
         "\"view_id\":1,\"version\":1,\"failovers\":0,\"restarts\":0,"
-        "\"requests\":0,\"members\":[]}\n");
+        "\"requests\":0,\"divergences\":0,\"members\":[]}\n");
     release(&c);
 
     RUN(&c, "--endpoint", endpoint, "group", "nope");

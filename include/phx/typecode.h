@@ -251,7 +251,8 @@ int phx_cdr_put_typecode(phx_cdr_writer_t *w, const phx_typecode_t *tc);
  * (0xffffffff) to a complex TypeCode decoded earlier in the same
  * top-level TypeCode (what other ORBs write for a type used twice) shares
  * it; one to a TypeCode still being decoded (a recursive TypeCode) or
- * to anything else is refused with PHX_EUNSUPPORTED. */
+ * to anything else is refused with PHX_EUNSUPPORTED, and a TypeCode
+ * that sharing would expand beyond 2^20 TypeCodes with PHX_ELIMIT. */
 int phx_cdr_get_typecode(phx_cdr_reader_t *r, const phx_typecode_t **tc);
 
 /* ------------------------------------------------------------------ */

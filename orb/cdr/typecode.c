@@ -929,12 +929,20 @@ static int propagate(phx_cdr_reader_t *r, const phx_cdr_reader_t *sub)
 typedef struct tc_seen {
     const uint8_t *at;
     const phx_typecode_t *tc;
+    size_t nodes;          /* TypeCodes in it, shared ones counted again */
 } tc_seen_t;
 
 typedef struct tc_ctx {
     tc_seen_t *v;
     size_t n, cap;
+    size_t nodes;          /* complex TypeCodes so far, expanded */
 } tc_ctx_t;
+
+/* Sharing lets a few bytes describe a TypeCode of 2^depth nodes (each
+ * level naming the one below twice), which comparing or re-encoding it
+ * would walk in full: the expanded size of one top-level TypeCode is
+ * capped (real ones have tens of nodes). */
+#define TC_MAX_EXPANDED_NODES ((size_t)1 << 20)
 
 static int get_tc(phx_cdr_reader_t *r, const phx_typecode_t **out, int depth,
                   tc_ctx_t *ctx);
@@ -1077,7 +1085,7 @@ static long seen_add(phx_cdr_reader_t *r, tc_ctx_t *ctx, const uint8_t *at)
         ctx->v = v;
         ctx->cap = cap;
     }
-    ctx->v[ctx->n] = (tc_seen_t){at, NULL};
+    ctx->v[ctx->n] = (tc_seen_t){at, NULL, 0};
     return (long)ctx->n++;
 }
 
@@ -1088,17 +1096,30 @@ static int get_indirection(phx_cdr_reader_t *r, const phx_typecode_t **out,
 {
     int32_t off;
     const uint8_t *at;
+    uintptr_t target;
+    size_t lo = 0, hi = ctx->n;
 
     if (phx_cdr_get_long(r, &off))
         return r->err;
     at = r->buf + r->pos - 4;
-    for (size_t i = 0; i < ctx->n; i++) {
-        if (ctx->v[i].at != at + off)
-            continue;
-        if (ctx->v[i].tc == NULL)
+    target = (uintptr_t)at + (uintptr_t)(intptr_t)off;
+    /* The input is read front to back, so ctx->v is sorted by address. */
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if ((uintptr_t)ctx->v[mid].at < target)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo < ctx->n && (uintptr_t)ctx->v[lo].at == target) {
+        if (ctx->v[lo].tc == NULL)
             return phx_cdr_reader_fail(r, PHX_EUNSUPPORTED,
                                        "recursive TypeCode");
-        *out = phx_typecode_ref(ctx->v[i].tc);
+        ctx->nodes += ctx->v[lo].nodes;
+        if (ctx->nodes > TC_MAX_EXPANDED_NODES)
+            return phx_cdr_reader_fail(r, PHX_ELIMIT,
+                                       "TypeCode too large once expanded");
+        *out = phx_typecode_ref(ctx->v[lo].tc);
         return 0;
     }
     return phx_cdr_reader_fail(r, PHX_EUNSUPPORTED,
@@ -1108,7 +1129,7 @@ static int get_indirection(phx_cdr_reader_t *r, const phx_typecode_t **out,
 int phx__get_typecode(phx_cdr_reader_t *r, const phx_typecode_t **out,
                       int depth)
 {
-    tc_ctx_t ctx = {NULL, 0, 0};
+    tc_ctx_t ctx = {NULL, 0, 0, 0};
     int rc = get_tc(r, out, depth, &ctx);
 
     free(ctx.v);
@@ -1123,6 +1144,7 @@ static int get_tc(phx_cdr_reader_t *r, const phx_typecode_t **out, int depth,
     uint32_t kind;
     const uint8_t *at;
     long seen;
+    size_t nodes;
 
     *out = NULL;
     if (r->err)
@@ -1174,6 +1196,7 @@ static int get_tc(phx_cdr_reader_t *r, const phx_typecode_t **out, int depth,
         return r->err;
     if ((seen = seen_add(r, ctx, at)) < 0)
         return r->err;
+    nodes = ++ctx->nodes;
     tc = tc_alloc((phx_tckind_t)kind);
     if (tc == NULL)
         return phx_cdr_reader_fail(r, PHX_ENOMEM, "TypeCode");
@@ -1182,6 +1205,7 @@ static int get_tc(phx_cdr_reader_t *r, const phx_typecode_t **out, int depth,
         return propagate(r, &sub);
     }
     ctx->v[seen].tc = tc;
+    ctx->v[seen].nodes = ctx->nodes - nodes + 1;
     *out = tc;
     return 0;
 }

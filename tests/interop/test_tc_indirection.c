@@ -3,7 +3,8 @@
  * docs/interop.md): an indirection (0xffffffff, offset) for the second
  * use of a type inside one TypeCode is decoded by sharing the first; an
  * indirection to an enclosing TypeCode (recursion) or to nothing is
- * refused with PHX_EUNSUPPORTED without leaks; a union default index of
+ * refused with PHX_EUNSUPPORTED without leaks; sharing cannot blow a
+ * small TypeCode up exponentially (PHX_ELIMIT); a union default index of
  * -2 (omniORB's "every label covered") means no default.  Needs no
  * omniORB: the bytes are written here, laid out as omniORB 4.2 writes
  * them (tests/interop/test_omni_client.sh checks the real thing).
@@ -163,6 +164,67 @@ static void test_bad_targets(void)
     }
 }
 
+/* T0 = struct {long v;}, T(k+1) = struct {T(k) a; T(k) b;} with b an
+ * indirection to a: a few bytes per level, 2^depth TypeCodes once
+ * expanded.  Shallow ones decode; deep ones are refused (PHX_ELIMIT)
+ * instead of costing the receiver exponential time. */
+static void put_doubling(phx_cdr_writer_t *w, int depth)
+{
+    phx_cdr_mark_t mk;
+    size_t a_at;
+    char name[16];
+
+    phx_cdr_put_ulong(w, PHX_TK_STRUCT);
+    phx_cdr_encap_begin(w, &mk);
+    snprintf(name, sizeof name, "T%d", depth);
+    phx_cdr_put_string(w, name);
+    phx_cdr_put_string(w, name);
+    if (depth == 0) {
+        phx_cdr_put_ulong(w, 1);
+        phx_cdr_put_string(w, "v");
+        phx_cdr_put_ulong(w, PHX_TK_LONG);
+    } else {
+        phx_cdr_put_ulong(w, 2);
+        phx_cdr_put_string(w, "a");
+        /* put_doubling starts with an aligned ulong: its TCKind. */
+        a_at = (w->len + 3) & ~(size_t)3;
+        put_doubling(w, depth - 1);
+        phx_cdr_put_string(w, "b");
+        put_indirection(w, a_at);
+    }
+    phx_cdr_encap_end(w, &mk);
+}
+
+static void test_expansion_capped(void)
+{
+    static const struct {
+        int depth;
+        int rc;
+    } cases[] = {{8, PHX_OK}, {16, PHX_OK}, {24, PHX_ELIMIT}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        phx_cdr_writer_t w;
+        phx_cdr_reader_t r;
+        const phx_typecode_t *tc = NULL;
+
+        phx_cdr_writer_init(&w, 0);
+        put_doubling(&w, cases[i].depth);
+        CU_ASSERT_EQUAL_FATAL(w.err, 0);
+        CU_ASSERT_TRUE(w.len < 64 * (size_t)(cases[i].depth + 1));
+        phx_cdr_reader_init(&r, w.buf, w.len, PHX_CDR_NATIVE);
+        CU_ASSERT_EQUAL(phx_cdr_get_typecode(&r, &tc), cases[i].rc);
+        if (cases[i].rc == PHX_OK) {
+            CU_ASSERT_PTR_NOT_NULL(tc);
+            if (tc)
+                CU_ASSERT_PTR_EQUAL(tc->members[0].type,
+                                    tc->members[1].type);
+        } else {
+            CU_ASSERT_PTR_NULL(tc);
+        }
+        phx_typecode_free(tc);
+        phx_cdr_writer_fini(&w);
+    }
+}
+
 /* union U switch (boolean) {case TRUE: long yes; case FALSE: string no;}
  * with default index -2, as omniORB writes it. */
 static void test_union_default_minus_two(void)
@@ -211,6 +273,8 @@ int main(void)
         !CU_add_test(s, "recursive TypeCode refused",
                      test_recursive_refused) ||
         !CU_add_test(s, "indirection to nothing refused", test_bad_targets) ||
+        !CU_add_test(s, "expansion through sharing capped",
+                     test_expansion_capped) ||
         !CU_add_test(s, "union default index -2",
                      test_union_default_minus_two)) {
         CU_cleanup_registry();

@@ -81,8 +81,12 @@ static bool wait_line(grp_t *g, int i, const char *prefix, char *rest,
     for (;;) {
         long long left = deadline - h_now_ms();
         if (left <= 0 ||
-            h_read_line(&g->procs[i], line, sizeof line, (int)left) < 0)
+            h_read_line(&g->procs[i], line, sizeof line, (int)left) < 0) {
+            /* Say what was missing, and whether the member is gone. */
+            printf("\n    member %d: no '%s' line (%s)", i, prefix,
+                   left <= 0 ? "timed out" : "its output ended");
             return false;
+        }
         note(g, i, line);
         size_t n = strlen(prefix);
         if (strncmp(line, prefix, n) == 0) {
@@ -160,8 +164,6 @@ static bool start_group(grp_t *g, const char *style, const char *group,
         if (i == 0 && strcmp(style, "active") != 0 &&
             !wait_line(g, 0, "PRIMARY", NULL, 0, deadline))
             return false;
-        if (i == 0 && strcmp(style, "active") == 0)
-            sleep_ms(300);
     }
     for (int i = 0; i < n; i++)
         if (!wait_line(g, i, "READY ", g->ior[i], sizeof g->ior[i],

@@ -11,6 +11,8 @@
  *                                (endpoint written to FD)
  *   bench_orb --serve-tcp [FD]   server: a TCP socket echo loop (port
  *                                written to FD)
+ *   bench_orb --serve-unix [FD]  server: the same loop on a Unix socket
+ *                                (path written to FD)
  *
  * The coordinator starts both servers as child processes, learns the size
  * of every ORB request and reply by sending one call of each kind through
@@ -30,8 +32,10 @@
  * reply with the number of oneways since the last query).  On the TCP
  * server a message starts with its own size and the size of the reply.
  *
- * The ORB server listens on a ZeroMQ and an IIOP endpoint; the IIOP
- * figures call it through a reference holding only its IIOP profile.
+ * The ORB server listens on a ZeroMQ, an IIOP and an iiop+unix endpoint;
+ * the orb_iiop_* figures call it through a reference holding only its
+ * IIOP profile (against the TCP server), the orb_unix_* ones through one
+ * holding only its iiop+unix profile (against the Unix-socket server).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -52,6 +56,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/types.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -83,7 +88,7 @@ static int64_t now_ns(void)
 static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2),
                                                      noreturn));
 
-static pid_t children[3];
+static pid_t children[4];
 
 static volatile sig_atomic_t stopping_children;
 
@@ -112,8 +117,8 @@ static void die(const char *fmt, ...)
     exit(1);
 }
 
-static const char *const child_names[3] = {"raw server", "ORB server",
-                                           "TCP server"};
+static const char *const child_names[4] = {"raw server", "ORB server",
+                                           "TCP server", "Unix server"};
 
 /* A server that dies while we use it ends the benchmark at once, with
  * the reason, instead of a call timing out much later. */
@@ -357,24 +362,46 @@ static bool write_full(int fd, const uint8_t *b, size_t len)
     return true;
 }
 
-static int serve_tcp(int fd)
+/* The Unix-socket servers' socket paths (one per server process). */
+static void unix_path(char *buf, size_t len, const char *what)
 {
-    int ls = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET};
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t al = sizeof a;
-    if (ls < 0 || bind(ls, (struct sockaddr *)&a, sizeof a) != 0 ||
-        listen(ls, 8) != 0 ||
-        getsockname(ls, (struct sockaddr *)&a, &al) != 0) {
-        fprintf(stderr, "bench_orb: TCP server: %s\n", strerror(errno));
-        return 1;
+    snprintf(buf, len, "/tmp/phx-bench-%s-%ld.sock", what, (long)getpid());
+}
+
+/* The raw stream echo server: over TCP loopback (announces its port) or,
+ * with is_unix, over a Unix socket (announces its path). */
+static int serve_stream(int fd, bool is_unix)
+{
+    int ls;
+    char port[96];
+    if (is_unix) {
+        struct sockaddr_un u = {.sun_family = AF_UNIX};
+        unix_path(port, sizeof port, "raw");
+        snprintf(u.sun_path, sizeof u.sun_path, "%s", port);
+        unlink(port);
+        ls = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (ls < 0 || bind(ls, (struct sockaddr *)&u, sizeof u) != 0 ||
+            listen(ls, 8) != 0) {
+            fprintf(stderr, "bench_orb: Unix server: %s\n", strerror(errno));
+            return 1;
+        }
+    } else {
+        ls = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        struct sockaddr_in a = {.sin_family = AF_INET};
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        socklen_t al = sizeof a;
+        if (ls < 0 || bind(ls, (struct sockaddr *)&a, sizeof a) != 0 ||
+            listen(ls, 8) != 0 ||
+            getsockname(ls, (struct sockaddr *)&a, &al) != 0) {
+            fprintf(stderr, "bench_orb: TCP server: %s\n", strerror(errno));
+            return 1;
+        }
+        snprintf(port, sizeof port, "%u", (unsigned)ntohs(a.sin_port));
     }
     uint8_t *buf = calloc(1, RAW_MAX_FRAME);
     if (buf == NULL)
         return 1;
     server_signals();
-    char port[16];
-    snprintf(port, sizeof port, "%u", (unsigned)ntohs(a.sin_port));
     announce(fd, port);
     while (!server_stop) {
         int c = accept(ls, NULL, NULL);
@@ -384,7 +411,8 @@ static int serve_tcp(int fd)
             break;
         }
         int one = 1;
-        setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        if (!is_unix)
+            setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
         uint32_t hdr[2];
         while (!server_stop && read_full(c, (uint8_t *)hdr, sizeof hdr)) {
             if (hdr[0] < sizeof hdr || hdr[0] > RAW_MAX_FRAME ||
@@ -396,6 +424,8 @@ static int serve_tcp(int fd)
         close(c);
     }
     close(ls);
+    if (is_unix)
+        unlink(port);
     free(buf);
     return 0;
 }
@@ -468,11 +498,14 @@ static const Echo_impl bench_echo_impl = {
 
 static int serve_orb(int fd)
 {
-    const char *listen[] = {"tcp://127.0.0.1:*", "iiop://127.0.0.1:*"};
+    char uep[160], upath[128];
+    unix_path(upath, sizeof upath, "orb");
+    snprintf(uep, sizeof uep, "iiop+unix://%s", upath);
+    const char *listen[] = {"tcp://127.0.0.1:*", "iiop://127.0.0.1:*", uep};
     phx_orb_config_t cfg;
     phx_orb_config_init(&cfg);
     cfg.listen = listen;
-    cfg.listen_count = 2;
+    cfg.listen_count = 3;
     phx_error_t err;
     phx_error_clear(&err);
     if (phx_orb_create(&cfg, &server_orb, &err) != PHX_OK) {
@@ -804,8 +837,12 @@ typedef struct figure {
     double iters;         /* per run at BENCH_SCALE=1 */
     bool pinned;
     bool selected;
-    bool iiop;            /* over IIOP, against a raw TCP ping-pong */
+    int via;              /* VIA_ZMQ; VIA_IIOP: over IIOP/TCP, against a
+                             raw TCP ping-pong; VIA_UNIX: over IIOP on a
+                             Unix socket, against a raw Unix ping-pong */
 } figure_t;
+
+enum { VIA_ZMQ = 0, VIA_IIOP = 1, VIA_UNIX = 2 };
 
 static figure_t figures[] = {
     {"orb_echo_long", "zmq_rt_small", K_RT, 0, 8000, false, false, false},
@@ -823,6 +860,14 @@ static figure_t figures[] = {
      true},
     {"orb_iiop_echo_long_pinned", "tcp_rt_small_pinned", K_RT, 0, 8000, true,
      false, true},
+    {"orb_iiop_echo_1k", "tcp_rt_1k", K_RT, 1024, 8000, false, false,
+     VIA_IIOP},
+    {"orb_iiop_echo_64k", "tcp_rt_64k", K_RT, 65536, 1500, false, false,
+     VIA_IIOP},
+    {"orb_unix_echo_long", "unix_rt_small", K_RT, 0, 8000, false, false,
+     VIA_UNIX},
+    {"orb_unix_echo_long_pinned", "unix_rt_small_pinned", K_RT, 0, 8000, true,
+     false, VIA_UNIX},
 };
 #define NFIGURES (sizeof figures / sizeof figures[0])
 
@@ -959,8 +1004,10 @@ static void raw_expect(raw_client_t *c, size_t want)
 typedef struct target {
     raw_client_t raw;
     int tcp;              /* connection to the TCP server */
+    int ux;               /* connection to the Unix-socket server */
     phx_object_t *obj;
     phx_object_t *iiop;   /* the ORB server through its IIOP profile */
+    phx_object_t *unix_;  /* ... through its iiop+unix profile */
     int32_t pings_seen;  /* ORB server's ping count after the last check */
     uint8_t *payload;    /* source of echo_octets arguments */
 } target_t;
@@ -988,14 +1035,15 @@ static void orb_rt(target_t *t, phx_object_t *obj, size_t payload, int32_t i,
     free(out);
 }
 
-/* One TCP ping-pong: qlen bytes there, plen bytes back. */
-static void tcp_rt(target_t *t, size_t qlen, size_t plen)
+/* One TCP (or Unix socket) ping-pong on fd: qlen bytes there, plen
+ * bytes back. */
+static void tcp_rt(target_t *t, int fd, size_t qlen, size_t plen)
 {
     uint32_t hdr[2] = {(uint32_t)qlen, (uint32_t)plen};
     memcpy(t->raw.buf, hdr, sizeof hdr);
-    if (!write_full(t->tcp, t->raw.buf, qlen) ||
-        !read_full(t->tcp, t->raw.buf + RAW_MAX_FRAME / 2, plen))
-        die("raw TCP round trip: %s", strerror(errno));
+    if (!write_full(fd, t->raw.buf, qlen) ||
+        !read_full(fd, t->raw.buf + RAW_MAX_FRAME / 2, plen))
+        die("raw stream round trip: %s", strerror(errno));
 }
 
 static void run_rt(target_t *t, const figure_t *f, bool orb, size_t n,
@@ -1003,12 +1051,15 @@ static void run_rt(target_t *t, const figure_t *f, bool orb, size_t n,
 {
     int k = f->payload == 0 ? F_LONG : f->payload <= 1024 ? F_1K : F_64K;
     size_t qlen = frames.request[k], plen = frames.reply[k];
-    phx_object_t *obj = f->iiop ? t->iiop : t->obj;
+    phx_object_t *obj = f->via == VIA_IIOP   ? t->iiop
+                        : f->via == VIA_UNIX ? t->unix_
+                                             : t->obj;
+    int sfd = f->via == VIA_UNIX ? t->ux : t->tcp;
     for (size_t i = 0; i < warm; i++) {
         if (orb) {
             orb_rt(t, obj, f->payload, (int32_t)i, true);
-        } else if (f->iiop) {
-            tcp_rt(t, qlen, plen);
+        } else if (f->via != VIA_ZMQ) {
+            tcp_rt(t, sfd, qlen, plen);
         } else {
             raw_send(&t->raw, qlen, (uint32_t)plen, RAW_ECHO);
             raw_expect(&t->raw, plen);
@@ -1020,8 +1071,8 @@ static void run_rt(target_t *t, const figure_t *f, bool orb, size_t n,
         int64_t t0 = now_ns();
         if (orb) {
             orb_rt(t, obj, f->payload, (int32_t)i, false);
-        } else if (f->iiop) {
-            tcp_rt(t, qlen, plen);
+        } else if (f->via != VIA_ZMQ) {
+            tcp_rt(t, sfd, qlen, plen);
         } else {
             raw_send(&t->raw, qlen, (uint32_t)plen, RAW_ECHO);
             raw_expect(&t->raw, plen);
@@ -1205,8 +1256,10 @@ static void run_figure(target_t *t, const figure_t *f, double scale,
 /* Main                                                                 */
 /* ------------------------------------------------------------------ */
 
-/* A reference to the same object holding only its IIOP profile. */
-static phx_object_t *iiop_only(phx_orb_t *orb, phx_object_t *obj)
+/* A reference to the same object holding only its first profile of one
+ * kind: via VIA_IIOP its IIOP profile, VIA_UNIX its iiop+unix one,
+ * VIA_ZMQ its ZeroMQ one. */
+static phx_object_t *only_profile(phx_orb_t *orb, phx_object_t *obj, int via)
 {
     phx_ior_t all, one;
     phx_ior_init(&one);
@@ -1215,8 +1268,19 @@ static phx_object_t *iiop_only(phx_orb_t *orb, phx_object_t *obj)
     int rc = phx_ior_set_type_id(&one, all.type_id);
     bool found = false;
     for (uint32_t i = 0; rc == PHX_OK && i < all.profile_count; i++) {
-        if (all.profiles[i].tag == PHX_TAG_INTERNET_IOP && !found) {
-            rc = phx_ior_add_profile(&one, PHX_TAG_INTERNET_IOP,
+        bool take =
+            via == VIA_IIOP && all.profiles[i].tag == PHX_TAG_INTERNET_IOP;
+        if (via != VIA_IIOP && all.profiles[i].tag == PHX_TAG_ZMQ_IOP) {
+            phx_profile_t p;
+            if (phx_profile_decode(&all.profiles[i], &p, NULL) == PHX_OK) {
+                take = p.endpoint &&
+                       (strncmp(p.endpoint, "iiop+unix://", 12) == 0) ==
+                           (via == VIA_UNIX);
+                phx_profile_fini(&p);
+            }
+        }
+        if (take && !found) {
+            rc = phx_ior_add_profile(&one, all.profiles[i].tag,
                                      all.profiles[i].data,
                                      all.profiles[i].len);
             found = true;
@@ -1227,7 +1291,10 @@ static phx_object_t *iiop_only(phx_orb_t *orb, phx_object_t *obj)
     phx_error_clear(&err);
     if (rc != PHX_OK || !found ||
         phx_object_from_ior(orb, &one, &o, &err) != PHX_OK)
-        die("the ORB server's reference has no usable IIOP profile %s",
+        die("the ORB server's reference has no usable %s profile %s",
+            via == VIA_UNIX   ? "iiop+unix"
+            : via == VIA_IIOP ? "IIOP"
+                              : "ZeroMQ",
             err.msg);
     phx_ior_fini(&one);
     phx_ior_fini(&all);
@@ -1247,10 +1314,20 @@ static int tcp_open(const char *port)
     return fd;
 }
 
+static int unix_open(const char *path)
+{
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_un u = {.sun_family = AF_UNIX};
+    snprintf(u.sun_path, sizeof u.sun_path, "%s", path);
+    if (fd < 0 || connect(fd, (struct sockaddr *)&u, sizeof u) != 0)
+        die("cannot connect to the Unix-socket server: %s", strerror(errno));
+    return fd;
+}
+
 static void usage(FILE *out)
 {
     fprintf(out, "usage: bench_orb [NAME...] | --list | --serve-orb [FD] | "
-                 "--serve-raw [FD] | --serve-tcp [FD]\n"
+                 "--serve-raw [FD] | --serve-tcp [FD] | --serve-unix [FD]\n"
                  "  NAME: a figure or a baseline name (--list shows them)\n"
                  "  env: BENCH_SCALE (default 1), BENCH_RUNS (default 9), "
                  "BENCH_VERBOSE=1, BENCH_TIMEOUT (s, default 900)\n");
@@ -1300,7 +1377,9 @@ int main(int argc, char **argv)
     if (argc >= 2 && strcmp(argv[1], "--serve-orb") == 0)
         return serve_orb(server_fd(argc, argv));
     if (argc >= 2 && strcmp(argv[1], "--serve-tcp") == 0)
-        return serve_tcp(server_fd(argc, argv));
+        return serve_stream(server_fd(argc, argv), false);
+    if (argc >= 2 && strcmp(argv[1], "--serve-unix") == 0)
+        return serve_stream(server_fd(argc, argv), true);
     if (argc >= 2 && (strcmp(argv[1], "--help") == 0 ||
                       strcmp(argv[1], "-h") == 0)) {
         usage(stdout);
@@ -1340,10 +1419,11 @@ int main(int argc, char **argv)
     CPU_ZERO(&cpu0);
     CPU_SET(first_cpu, &cpu0);
 
-    char *raw_ep, *ior, *tcp_port;
+    char *raw_ep, *ior, *tcp_port, *unix_sock;
     children[0] = spawn_server("--serve-raw", &raw_ep);
     children[1] = spawn_server("--serve-orb", &ior);
     children[2] = spawn_server("--serve-tcp", &tcp_port);
+    children[3] = spawn_server("--serve-unix", &unix_sock);
     sa.sa_handler = on_sigchld;
     sa.sa_flags = SA_RESTART | SA_NOCLDSTOP;
     sigaction(SIGCHLD, &sa, NULL);
@@ -1358,11 +1438,18 @@ int main(int argc, char **argv)
         die("cannot create the client ORB: %s", err.msg);
     target_t t;
     memset(&t, 0, sizeof t);
-    if (phx_object_from_string(orb, ior, &t.obj, &err) != PHX_OK)
+    phx_object_t *all;
+    if (phx_object_from_string(orb, ior, &all, &err) != PHX_OK)
         die("bad reference from the ORB server: %s", err.msg);
+    /* Each figure through its own profile (the iiop+unix one comes first
+     * in the server's reference and would otherwise be used for all). */
+    t.obj = only_profile(orb, all, VIA_ZMQ);
     raw_open(&t.raw, raw_ep);
-    t.iiop = iiop_only(orb, t.obj);
+    t.iiop = only_profile(orb, all, VIA_IIOP);
+    t.unix_ = only_profile(orb, all, VIA_UNIX);
+    phx_object_release(all);
     t.tcp = tcp_open(tcp_port);
+    t.ux = unix_open(unix_sock);
     relay_t relay;
     measure_frames(orb, t.obj, t.raw.ctx, &relay);
     phx_env_t env = PHX_ENV_INIT;
@@ -1394,13 +1481,16 @@ int main(int argc, char **argv)
 
     phx_object_release(t.obj);
     phx_object_release(t.iiop);
+    phx_object_release(t.unix_);
     phx_orb_destroy(orb);
     relay_close(&relay);
     raw_close(&t.raw);
     close(t.tcp);
+    close(t.ux);
     free(raw_ep);
     free(ior);
     free(tcp_port);
+    free(unix_sock);
     stopping_children = 1;
     for (size_t i = 0; i < sizeof children / sizeof children[0]; i++) {
         if (children[i] > 0) {

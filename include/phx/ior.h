@@ -20,6 +20,9 @@
  *           octet major = 1, minor = 2;   GIOP version spoken there
  *           string endpoint;              "tcp://127.0.0.1:5555",
  *                                         "ipc:///tmp/x", "inproc://name"
+ *                                         or, for GIOP over a Unix
+ *                                         socket (IIOP transport),
+ *                                         "iiop+unix://HOST/path"
  *           sequence<octet> object_key;
  *           sequence<IOP::TaggedComponent> components;
  *

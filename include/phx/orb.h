@@ -63,10 +63,21 @@ typedef struct phx_orb_config {
      * peer (oneways, replies) may take to leave before they are dropped.
      * A peer that is gone costs no wait. */
     uint32_t linger_ms;
+    /* Idle connections (IIOP transport, iiop:// and iiop+unix://; 0 =
+     * never).  A client connection with no reply outstanding that has
+     * not been used for idle_ms is closed by its client (when its thread
+     * next uses it or the ORB is destroyed: the next call reconnects,
+     * nothing is lost).  A server connection with no request in progress
+     * idle for server_idle_ms is closed by the server, which sends a GIOP
+     * CloseConnection first; keep it larger than the clients' idle_ms so
+     * that clients normally close first. */
+    uint32_t idle_ms;
+    uint32_t server_idle_ms;
 } phx_orb_config_t;
 
 /* Defaults: no listeners, 0 workers, 30 s call timeout, 5 s connect
- * timeout, heartbeats off, 64 MiB messages, 8 forwards, 2 s linger. */
+ * timeout, heartbeats off, 64 MiB messages, 8 forwards, 2 s linger,
+ * idle_ms 60 s, server_idle_ms 120 s. */
 void phx_orb_config_init(phx_orb_config_t *cfg);
 
 int phx_orb_create(const phx_orb_config_t *cfg, phx_orb_t **out,

@@ -89,6 +89,12 @@ typedef struct phx_transport_config {
     uint32_t linger_ms;            /* how long closing waits for messages
                                       already sent to reach a connected
                                       peer */
+    uint32_t idle_ms;              /* client connections with nothing
+                                      outstanding unused this long are
+                                      closed (0 = never); IIOP only */
+    uint32_t server_idle_ms;       /* server connections idle this long
+                                      are closed (IIOP: after a GIOP
+                                      CloseConnection); 0 = never */
 } phx_transport_config_t;
 
 /* Callback through which a listener hands each incoming message to the

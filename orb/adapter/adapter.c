@@ -233,8 +233,21 @@ int phx_orb_make_ref(phx_orb_t *orb, const char *type_id, const void *key,
     phx_ior_t ior;
     phx_ior_init(&ior);
     int rc = phx_ior_set_type_id(&ior, type_id ? type_id : "");
+    /* GIOP over Unix sockets ("iiop+unix://HOST/PATH") cannot be said in a
+     * standard IIOP profile: it goes in a Phalanx endpoint profile (the
+     * ZeroMQ one, which other ORBs skip), first, so that a client on the
+     * same host tries it before the TCP profiles (it falls back to them
+     * when the socket is not there or the host is another one). */
+    for (size_t i = 0; rc == PHX_OK && i < orb->endpoint_count; i++)
+        if (strncmp(orb->endpoints[i], PHX_IIOP_UNIX_SCHEME,
+                    sizeof PHX_IIOP_UNIX_SCHEME - 1) == 0)
+            rc = phx_ior_add_zmq_profile(&ior, orb->endpoints[i], key,
+                                         key_len, NULL, 0);
     for (size_t i = 0; rc == PHX_OK && i < orb->endpoint_count; i++) {
         const char *ep = orb->endpoints[i];
+        if (strncmp(ep, PHX_IIOP_UNIX_SCHEME,
+                    sizeof PHX_IIOP_UNIX_SCHEME - 1) == 0)
+            continue;
         if (orb->endpoint_tp[i]->ops->profile_tag == PHX_TAG_INTERNET_IOP) {
             char *host = NULL;
             uint16_t port = 0;

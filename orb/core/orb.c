@@ -63,6 +63,8 @@ void phx_orb_config_init(phx_orb_config_t *cfg)
     cfg->max_message = (size_t)64 << 20;
     cfg->max_forwards = 8;
     cfg->linger_ms = 2000;
+    cfg->idle_ms = 60000;
+    cfg->server_idle_ms = 120000;
 }
 
 /* ------------------------------------------------------------------ */
@@ -347,6 +349,8 @@ int phx_orb_create(const phx_orb_config_t *cfg, phx_orb_t **out,
         .heartbeat_ivl_ms = cfg->heartbeat_ivl_ms,
         .heartbeat_timeout_ms = cfg->heartbeat_timeout_ms,
         .linger_ms = cfg->linger_ms,
+        .idle_ms = cfg->idle_ms,
+        .server_idle_ms = cfg->server_idle_ms,
     };
     orb->transports[0].ops = &phx__zmq_transport;
     orb->transports[0].orb = orb;

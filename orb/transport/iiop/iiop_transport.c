@@ -1,6 +1,7 @@
 /*
  * iiop_transport.c - the IIOP transport: GIOP 1.2 messages over plain
- * TCP connections ("iiop://HOST:PORT"), framed by the GIOP header, with
+ * TCP connections ("iiop://HOST:PORT") or Unix domain sockets
+ * ("iiop+unix:///PATH"), framed by the GIOP header, with
  * no I/O thread: a calling thread reads and writes its own socket.
  *
  * Framing (shared by both sides, it_rx_*)
@@ -68,6 +69,25 @@
  *   once by conn_recv as PHX_ECLOSED; the next conn_send reconnects.
  *   SIGPIPE is avoided with MSG_NOSIGNAL.
  *
+ * Unix domain sockets ("iiop+unix:///path", docs/orb.md)
+ *   Everything above is shared; only the addresses differ (listen_unix,
+ *   the c->path branch of conn_start).  A stale socket file (nothing
+ *   accepts on it) is unlinked before bind; the file is chmod 0600
+ *   between bind and listen and unlinked when the listener closes.  A
+ *   client refuses (PHX_ECONNREFUSED, nothing sent) an endpoint of
+ *   another host or a path where nothing accepts, so the ORB falls back
+ *   to the reference's next (TCP) profile.
+ *
+ * Idle connections (cfg.idle_ms, cfg.server_idle_ms; 0 = off)
+ *   Client: replies awaited are counted (twoway Requests and
+ *   LocateRequests sent, Replies and LocateReplies received); conn_epoch
+ *   (called before each request) closes a connection with none awaited
+ *   that has been unused for idle_ms, without a loss (epoch unchanged).
+ *   Server: sweep_idle (event loop, at most every IT_SWEEP_US) sends
+ *   CloseConnection and closes connections that have no message
+ *   delivered and unreleased, no partial message, and nothing read or
+ *   released for server_idle_ms.
+ *
  * Messages handed out own a malloc'd buffer (priv[0]); server ones also
  * hold a reference to their connection (priv[1]).
  */
@@ -87,6 +107,8 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <phx/error.h>
@@ -141,6 +163,7 @@ typedef struct it_listener {
     it_t *t;
     int fd;
     char *endpoint;
+    char *path; /* Unix socket file to unlink on close, or NULL */
     phx_deliver_fn deliver;
     void *arg;
 } it_listener_t;
@@ -152,6 +175,7 @@ typedef struct it_sconn {
     atomic_int refs;
     pthread_mutex_t mu; /* fd writes, closed */
     bool closed;
+    atomic_llong last_us; /* last message read or released */
     it_rx_t rx;
     struct it_sconn *prev, *next; /* open connections (event loop) */
 } it_sconn_t;
@@ -161,10 +185,14 @@ typedef struct it_conn {
     char *endpoint;
     char *host;
     uint16_t port;
+    char *path; /* Unix socket path (iiop+unix), NULL for TCP */
     int fd;
     bool connecting, up, lost, refused;
     uint64_t epoch;
     bool idle; /* nothing sent since the last message received */
+    uint32_t pending; /* replies awaited (twoway requests sent, minus
+                         replies received) */
+    int64_t last_us;  /* last message sent or received */
     it_rx_t rx;
 } it_conn_t;
 
@@ -174,7 +202,11 @@ struct it {
     it_listener_t **ls;
     size_t nls;
     it_sconn_t *sconns;
+    int64_t next_sweep_us; /* next idle-connection sweep */
 };
+
+/* How often the listener looks for idle server connections (at most). */
+#define IT_SWEEP_US 200000
 
 /* ------------------------------------------------------------------ */
 /* Helpers                                                              */
@@ -182,7 +214,56 @@ struct it {
 
 static bool it_handles(const char *endpoint)
 {
-    return endpoint != NULL && strncmp(endpoint, "iiop://", 7) == 0;
+    return endpoint != NULL && (strncmp(endpoint, "iiop://", 7) == 0 ||
+                                strncmp(endpoint, PHX_IIOP_UNIX_SCHEME,
+                                        sizeof PHX_IIOP_UNIX_SCHEME - 1) == 0);
+}
+
+int phx__iiop_parse_unix(const char *endpoint, char **host, char **path)
+{
+    const size_t n = sizeof PHX_IIOP_UNIX_SCHEME - 1;
+    if (endpoint == NULL || strncmp(endpoint, PHX_IIOP_UNIX_SCHEME, n) != 0)
+        return PHX_EINVAL;
+    const char *h = endpoint + n, *slash = strchr(h, '/');
+    struct sockaddr_un sun;
+    if (slash == NULL || slash[1] == '\0' ||
+        strlen(slash) >= sizeof sun.sun_path)
+        return PHX_EINVAL;
+    char *hc = strndup(h, (size_t)(slash - h));
+    char *pc = strdup(slash);
+    if (hc == NULL || pc == NULL) {
+        free(hc);
+        free(pc);
+        return PHX_ENOMEM;
+    }
+    *host = hc;
+    *path = pc;
+    return PHX_OK;
+}
+
+/* This host's name (for iiop+unix endpoints in references). */
+static void local_hostname(char *buf, size_t len)
+{
+    if (gethostname(buf, len) != 0 || buf[0] == '\0')
+        snprintf(buf, len, "localhost");
+    buf[len - 1] = '\0';
+}
+
+/* Whether host (of an iiop+unix endpoint) names this machine. */
+static bool host_is_local(const char *host)
+{
+    char me[256];
+    if (host[0] == '\0' || strcmp(host, "localhost") == 0)
+        return true;
+    local_hostname(me, sizeof me);
+    return strcmp(host, me) == 0;
+}
+
+static void unix_addr(struct sockaddr_un *sun, const char *path)
+{
+    memset(sun, 0, sizeof *sun);
+    sun->sun_family = AF_UNIX;
+    memcpy(sun->sun_path, path, strlen(path) + 1); /* length checked */
 }
 
 int phx__iiop_parse_endpoint(const char *endpoint, char **host,
@@ -630,6 +711,10 @@ static void it_fini(void *state)
         sconn_close(t, t->sconns);
     for (size_t i = 0; i < t->nls; i++) {
         close(t->ls[i]->fd);
+        if (t->ls[i]->path) {
+            (void)unlink(t->ls[i]->path);
+            free(t->ls[i]->path);
+        }
         free(t->ls[i]->endpoint);
         free(t->ls[i]);
     }
@@ -643,30 +728,166 @@ static void it_fini(void *state)
 /* Listener side                                                        */
 /* ------------------------------------------------------------------ */
 
+static int ensure_epoll(it_t *t, phx_error_t *err)
+{
+    if (t->epfd < 0) {
+        t->epfd = epoll_create1(EPOLL_CLOEXEC);
+        if (t->epfd < 0)
+            return phx_error_set(err, PHX_EIO, "epoll_create1: %s",
+                                 strerror(errno));
+    }
+    return PHX_OK;
+}
+
+/* Register a bound, listening socket; takes fd, endpoint and path (on
+ * failure too). */
+static int add_listener(it_t *t, int fd, char *endpoint, char *path,
+                        char **bound, phx_deliver_fn deliver, void *arg,
+                        phx_error_t *err)
+{
+    int rc;
+    it_listener_t *l = calloc(1, sizeof *l);
+    it_listener_t **nls = realloc(t->ls, (t->nls + 1) * sizeof *nls);
+    if (nls)
+        t->ls = nls;
+    if (l == NULL || nls == NULL || endpoint == NULL) {
+        rc = phx_error_set(err, PHX_ENOMEM, "out of memory");
+        goto fail;
+    }
+    l->item.kind = IT_LISTENER;
+    l->t = t;
+    l->fd = fd;
+    l->endpoint = endpoint;
+    l->path = path;
+    l->deliver = deliver;
+    l->arg = arg;
+    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &l->item};
+    if (epoll_ctl(t->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
+        rc = phx_error_set(err, PHX_EIO, "epoll_ctl: %s", strerror(errno));
+        goto fail;
+    }
+    if (bound && (*bound = strdup(l->endpoint)) == NULL) {
+        epoll_ctl(t->epfd, EPOLL_CTL_DEL, fd, NULL);
+        rc = phx_error_set(err, PHX_ENOMEM, "out of memory");
+        goto fail;
+    }
+    t->ls[t->nls++] = l;
+    PHX_DEBUG(MOD, "listening on %s", l->endpoint);
+    return PHX_OK;
+
+fail:
+    free(l);
+    close(fd);
+    if (path)
+        unlink(path);
+    free(path);
+    free(endpoint);
+    return rc;
+}
+
+/* Listen on a Unix domain socket.  A socket file left behind by a dead
+ * server (nothing accepts on it) is removed first; a live one, or a file
+ * that is not a socket, is left alone (PHX_EEXIST).  The file is made
+ * mode 0600 between bind and listen (before any client can connect) and
+ * removed when the listener closes. */
+static int listen_unix(it_t *t, const char *endpoint, char **bound,
+                       phx_deliver_fn deliver, void *arg, phx_error_t *err)
+{
+    char *host = NULL, *path = NULL;
+    int rc = phx__iiop_parse_unix(endpoint, &host, &path);
+    if (rc != PHX_OK || !host_is_local(host)) {
+        free(host);
+        free(path);
+        return phx_error_set(err, PHX_EINVAL,
+                             "iiop listen: bad endpoint '%s' (expected "
+                             "iiop+unix:///PATH on this host)",
+                             endpoint);
+    }
+    free(host);
+    if ((rc = ensure_epoll(t, err)) != PHX_OK) {
+        free(path);
+        return rc;
+    }
+    struct sockaddr_un sun;
+    unix_addr(&sun, path);
+    struct stat st;
+    if (lstat(path, &st) == 0) {
+        if (!S_ISSOCK(st.st_mode)) {
+            rc = phx_error_set(err, PHX_EEXIST,
+                               "cannot listen on %s: %s exists and is not a "
+                               "socket",
+                               endpoint, path);
+            free(path);
+            return rc;
+        }
+        int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        bool live = probe >= 0 &&
+                    connect(probe, (struct sockaddr *)&sun, sizeof sun) == 0;
+        if (probe >= 0)
+            close(probe);
+        if (live) {
+            rc = phx_error_set(err, PHX_EEXIST,
+                               "cannot listen on %s: a server already "
+                               "listens there",
+                               endpoint);
+            free(path);
+            return rc;
+        }
+        PHX_INFO(MOD, "removing stale socket file %s", path);
+        (void)unlink(path);
+    }
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        rc = phx_error_set(err, PHX_EIO, "socket: %s", strerror(errno));
+        free(path);
+        return rc;
+    }
+    if (bind(fd, (struct sockaddr *)&sun, sizeof sun) != 0) {
+        int e = errno;
+        rc = phx_error_set(err, e == EADDRINUSE ? PHX_EEXIST : PHX_EINVAL,
+                           "cannot listen on %s: %s", endpoint, strerror(e));
+        close(fd);
+        free(path);
+        return rc;
+    }
+    if (chmod(path, 0600) != 0 || listen(fd, IT_BACKLOG) != 0) {
+        rc = phx_error_set(err, PHX_EIO, "cannot listen on %s: %s", endpoint,
+                           strerror(errno));
+        close(fd);
+        unlink(path);
+        free(path);
+        return rc;
+    }
+    char me[256];
+    local_hostname(me, sizeof me);
+    size_t eplen = sizeof PHX_IIOP_UNIX_SCHEME + strlen(me) + strlen(path);
+    char *ep = malloc(eplen);
+    if (ep)
+        snprintf(ep, eplen, "%s%s%s", PHX_IIOP_UNIX_SCHEME, me, path);
+    return add_listener(t, fd, ep, path, bound, deliver, arg, err);
+}
+
 static int it_listen(void *state, const char *endpoint, char **bound,
                      phx_deliver_fn deliver, void *arg, phx_error_t *err)
 {
     it_t *t = state;
+    if (t != NULL && deliver != NULL && endpoint != NULL &&
+        strncmp(endpoint, PHX_IIOP_UNIX_SCHEME,
+                sizeof PHX_IIOP_UNIX_SCHEME - 1) == 0)
+        return listen_unix(t, endpoint, bound, deliver, arg, err);
     char *host = NULL;
     uint16_t port = 0;
     if (t == NULL || deliver == NULL ||
         phx__iiop_parse_endpoint(endpoint, &host, &port) != PHX_OK)
         return phx_error_set(err, PHX_EINVAL,
                              "iiop listen: bad endpoint '%s' (expected "
-                             "iiop://HOST:PORT)",
+                             "iiop://HOST:PORT or iiop+unix:///PATH)",
                              endpoint ? endpoint : "(null)");
     int rc;
     struct addrinfo *ai = NULL;
     int fd = -1;
-    it_listener_t *l = NULL;
-    if (t->epfd < 0) {
-        t->epfd = epoll_create1(EPOLL_CLOEXEC);
-        if (t->epfd < 0) {
-            rc = phx_error_set(err, PHX_EIO, "epoll_create1: %s",
-                               strerror(errno));
-            goto fail;
-        }
-    }
+    if ((rc = ensure_epoll(t, err)) != PHX_OK)
+        goto fail;
     if ((rc = resolve(host, port, true, &ai, err)) != PHX_OK)
         goto fail;
     fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -692,43 +913,17 @@ static int it_listen(void *state, const char *endpoint, char **bound,
     uint16_t bport = ss.ss_family == AF_INET6
                          ? ntohs(((struct sockaddr_in6 *)&ss)->sin6_port)
                          : ntohs(((struct sockaddr_in *)&ss)->sin_port);
-    l = calloc(1, sizeof *l);
-    it_listener_t **nls = realloc(t->ls, (t->nls + 1) * sizeof *nls);
-    if (nls)
-        t->ls = nls;
     size_t eplen = strlen(host) + 16;
-    if (l == NULL || nls == NULL || (l->endpoint = malloc(eplen)) == NULL) {
-        rc = phx_error_set(err, PHX_ENOMEM, "out of memory");
-        goto fail;
-    }
-    snprintf(l->endpoint, eplen,
-             strchr(host, ':') ? "iiop://[%s]:%u" : "iiop://%s:%u", host,
-             (unsigned)bport);
-    l->item.kind = IT_LISTENER;
-    l->t = t;
-    l->fd = fd;
-    l->deliver = deliver;
-    l->arg = arg;
-    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &l->item};
-    if (epoll_ctl(t->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
-        rc = phx_error_set(err, PHX_EIO, "epoll_ctl: %s", strerror(errno));
-        goto fail;
-    }
-    if (bound && (*bound = strdup(l->endpoint)) == NULL) {
-        epoll_ctl(t->epfd, EPOLL_CTL_DEL, fd, NULL);
-        rc = phx_error_set(err, PHX_ENOMEM, "out of memory");
-        goto fail;
-    }
-    t->ls[t->nls++] = l;
+    char *ep = malloc(eplen);
+    if (ep)
+        snprintf(ep, eplen,
+                 strchr(host, ':') ? "iiop://[%s]:%u" : "iiop://%s:%u", host,
+                 (unsigned)bport);
     freeaddrinfo(ai);
     free(host);
-    PHX_DEBUG(MOD, "listening on %s", l->endpoint);
-    return PHX_OK;
+    return add_listener(t, fd, ep, NULL, bound, deliver, arg, err);
 
 fail:
-    if (l)
-        free(l->endpoint);
-    free(l);
     if (fd >= 0)
         close(fd);
     if (ai)
@@ -772,6 +967,7 @@ static void accept_all(it_listener_t *l)
         s->l = l;
         s->fd = fd;
         atomic_init(&s->refs, 1);
+        atomic_init(&s->last_us, phx_now_us());
         pthread_mutex_init(&s->mu, NULL);
         struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &s->item};
         if (epoll_ctl(t->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
@@ -833,8 +1029,11 @@ static void sconn_read(it_t *t, it_sconn_t *s)
         if (drained || budget-- == 0)
             return;
         ssize_t n = rx_read(&s->rx, s->fd, &drained);
-        if (n > 0)
+        if (n > 0) {
+            atomic_store_explicit(&s->last_us, phx_now_us(),
+                                  memory_order_relaxed);
             continue;
+        }
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
             return;
         if (n == 0 || errno == ECONNRESET)
@@ -847,10 +1046,44 @@ static void sconn_read(it_t *t, it_sconn_t *s)
     }
 }
 
+static const uint8_t close_connection[PHX_GIOP_HEADER_SIZE] = {
+    'G', 'I', 'O', 'P', 1, 2, 0, PHX_GIOP_CLOSE_CONNECTION, 0, 0, 0, 0};
+
+/* Close server connections idle for server_idle_ms: no request being
+ * processed (the listener's is the only reference), no partial message,
+ * nothing read for that long.  GIOP CloseConnection goes first, so the
+ * client knows no request of its was dropped (event-loop thread). */
+static void sweep_idle(it_t *t, int64_t now)
+{
+    if (t->cfg.server_idle_ms == 0 || now < t->next_sweep_us)
+        return;
+    t->next_sweep_us = now + IT_SWEEP_US;
+    int64_t limit = (int64_t)t->cfg.server_idle_ms * 1000;
+    for (it_sconn_t *s = t->sconns, *next; s; s = next) {
+        next = s->next;
+        if (atomic_load(&s->refs) != 1 || s->rx.msg || s->rx.hdr_got ||
+            s->rx.frag || s->rx.st_len > s->rx.st_off ||
+            now - atomic_load_explicit(&s->last_us, memory_order_relaxed) <
+                limit)
+            continue;
+        PHX_DEBUG(MOD, "%s: closing a connection idle for more than %u ms",
+                  s->l->endpoint, t->cfg.server_idle_ms);
+        pthread_mutex_lock(&s->mu);
+        (void)send(s->fd, close_connection, sizeof close_connection,
+                   MSG_NOSIGNAL | MSG_DONTWAIT);
+        pthread_mutex_unlock(&s->mu);
+        sconn_close(t, s);
+    }
+}
+
 static void it_on_readable(void *state, size_t i)
 {
     it_t *t = state;
-    if (t == NULL || t->epfd < 0 || i == SIZE_MAX)
+    if (t == NULL || t->epfd < 0)
+        return;
+    if (t->cfg.server_idle_ms)
+        sweep_idle(t, phx_now_us());
+    if (i == SIZE_MAX)
         return;
     struct epoll_event evs[IT_EVENTS];
     int n;
@@ -937,6 +1170,10 @@ static void it_free_msg(phx_inmsg_t *m)
     m->data = NULL;
     m->len = 0;
     if (m->priv[1]) {
+        it_sconn_t *s = m->priv[1];
+        if (s->l->t->cfg.server_idle_ms)
+            atomic_store_explicit(&s->last_us, phx_now_us(),
+                                  memory_order_relaxed);
         sconn_unref(m->priv[1]);
         m->priv[1] = NULL;
     }
@@ -952,6 +1189,7 @@ static void conn_down(it_conn_t *c)
         close(c->fd);
     c->fd = -1;
     c->connecting = c->up = false;
+    c->pending = 0;
     rx_reset(&c->rx);
 }
 
@@ -967,6 +1205,37 @@ static void conn_lose(it_conn_t *c, const char *why)
 /* Start a non-blocking connect. */
 static int conn_start(it_conn_t *c, phx_error_t *err)
 {
+    c->last_us = phx_now_us();
+    if (c->path) {
+        /* Same framing, another address family.  Another host's socket
+         * (or none at the path) is a refusal: the ORB moves on to the
+         * reference's next profile (TCP). */
+        if (!host_is_local(c->host)) {
+            c->refused = true;
+            return PHX_OK;
+        }
+        int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+                        0);
+        if (fd < 0)
+            return phx_error_set(err, PHX_EIO, "socket: %s", strerror(errno));
+        struct sockaddr_un sun;
+        unix_addr(&sun, c->path);
+        int r = connect(fd, (struct sockaddr *)&sun, sizeof sun);
+        int e = errno;
+        c->fd = fd;
+        if (r == 0) {
+            c->up = true;
+        } else if (e == EINPROGRESS || e == EINTR) {
+            c->connecting = true;
+        } else {
+            /* ENOENT, ECONNREFUSED (stale file), EACCES, and EAGAIN (the
+             * server's backlog is full: a Unix connect does not wait in
+             * progress, it has to be retried): nothing was sent. */
+            conn_down(c);
+            c->refused = true;
+        }
+        return PHX_OK;
+    }
     struct addrinfo *ai;
     int rc = resolve(c->host, c->port, false, &ai, err);
     if (rc != PHX_OK)
@@ -997,12 +1266,20 @@ static int it_conn_open(void *state, const char *endpoint, void **conn,
                         phx_error_t *err)
 {
     it_t *t = state;
-    char *host = NULL;
+    char *host = NULL, *path = NULL;
     uint16_t port = 0;
+    bool is_unix = endpoint != NULL &&
+                   strncmp(endpoint, PHX_IIOP_UNIX_SCHEME,
+                           sizeof PHX_IIOP_UNIX_SCHEME - 1) == 0;
     if (t == NULL || conn == NULL ||
-        phx__iiop_parse_endpoint(endpoint, &host, &port) != PHX_OK ||
-        port == 0) {
+        (is_unix ? phx__iiop_parse_unix(endpoint, &host, &path)
+                 : (phx__iiop_parse_endpoint(endpoint, &host, &port) !=
+                            PHX_OK ||
+                        port == 0
+                    ? PHX_EINVAL
+                    : PHX_OK)) != PHX_OK) {
         free(host);
+        free(path);
         return phx_error_set(err, PHX_EINVAL,
                              "iiop connect: bad endpoint '%s' (expected "
                              "iiop://HOST:PORT)",
@@ -1012,16 +1289,19 @@ static int it_conn_open(void *state, const char *endpoint, void **conn,
     if (c == NULL || (c->endpoint = strdup(endpoint)) == NULL) {
         free(c);
         free(host);
+        free(path);
         return phx_error_set(err, PHX_ENOMEM, "out of memory");
     }
     c->t = t;
     c->host = host;
     c->port = port;
+    c->path = path;
     c->fd = -1;
     int rc = conn_start(c, err);
     if (rc != PHX_OK) {
         free(c->endpoint);
         free(c->host);
+        free(c->path);
         free(c);
         return rc;
     }
@@ -1038,6 +1318,7 @@ static void it_conn_close(void *conn)
     rx_fini(&c->rx);
     free(c->endpoint);
     free(c->host);
+    free(c->path);
     free(c);
 }
 
@@ -1106,6 +1387,19 @@ static int it_conn_send(void *conn, phx_buf_t *buf, int64_t deadline_us,
                              c->endpoint, strerror(e));
     }
     c->idle = false;
+    if (t->cfg.idle_ms) {
+        /* Count the replies awaited: a GIOP 1.2 Request says whether it
+         * wants one (response_flags, after the request id); other
+         * versions are assumed to. */
+        const uint8_t *m = buf->data;
+        if (buf->len >= PHX_GIOP_HEADER_SIZE &&
+            (m[7] == PHX_GIOP_LOCATE_REQUEST ||
+             (m[7] == PHX_GIOP_REQUEST &&
+              !(m[4] == 1 && m[5] == 2 && buf->len > 16 &&
+                (m[16] & 0x03) == 0))))
+            c->pending++;
+        c->last_us = phx_now_us();
+    }
     phx_buf_dispose(buf);
     buf->data = NULL;
     buf->len = 0;
@@ -1138,6 +1432,13 @@ static int it_conn_recv(void *conn, phx_inmsg_t *msg, int64_t deadline_us,
         int r = rx_next(&c->rx, c->t->cfg.max_message, &data, &len, &perr);
         if (r == 1) {
             c->idle = true;
+            if (c->t->cfg.idle_ms) {
+                if ((data[7] == PHX_GIOP_REPLY ||
+                     data[7] == PHX_GIOP_LOCATE_REPLY) &&
+                    c->pending > 0)
+                    c->pending--;
+                c->last_us = phx_now_us();
+            }
             memset(msg, 0, sizeof *msg);
             msg->data = data;
             msg->len = len;
@@ -1181,6 +1482,21 @@ static uint64_t it_conn_epoch(void *conn)
     it_conn_t *c = conn;
     if (c == NULL)
         return 0;
+    uint32_t idle_ms = c->t->cfg.idle_ms;
+    if (idle_ms && c->up && c->pending == 0 && c->rx.msg == NULL &&
+        c->rx.frag == NULL &&
+        phx_now_us() - c->last_us >= (int64_t)idle_ms * 1000) {
+        /* Unused for idle_ms with no reply awaited: closed by the client
+         * (so it does not race the server's own idle close); the request
+         * about to be sent opens a new connection.  Nothing was lost, so
+         * the epoch stays. */
+        PHX_DEBUG(MOD, "closing the connection to %s, idle for more than "
+                       "%u ms",
+                  c->endpoint, idle_ms);
+        conn_down(c);
+        c->idle = false;
+        return c->epoch;
+    }
     if (c->up && c->idle) {
         /* The ORB reads the epoch before it sends a request: a peer that
          * hung up while the connection was idle (a server restarted) is

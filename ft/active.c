@@ -227,6 +227,8 @@ static void on_deliver(phx_gcs_t *gcs, const char *group,
          * a time here, so phx_ft_mutex needs no ordering. */
         phx_ft_nd_ctx_t nd;
         phx_ft_nd_begin_fixed(&nd, gtime, r.seed, false);
+        phx_ft_nd_set_request(&nd, r.client_id, r.client_id_len,
+                              r.retention_id, r.expiration);
         ok = phx_orb_invoke_local(a->orb, a->key, a->key_len, op, body,
                                   r.body_len, r.byte_order, &status, &reply,
                                   &reply_len, NULL) == PHX_OK;

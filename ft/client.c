@@ -96,14 +96,19 @@ static void select_from(phx_client_ri_t *ri, const phx_ior_t *ior,
 static int add_request_ctx(phx_ft_client_t *c, phx_client_ri_t *ri,
                            phx_env_t *env)
 {
-    phx_ft_request_ctx_t rq = {
-        .client_id = c->client_id,
-        .retention_id = (int32_t)atomic_fetch_add(&c->next_rid, 1u),
-        .expiration_time = phx_ft_time_now() + c->duration,
-    };
+    phx_ft_request_ctx_t rq;
+    /* A nested call of a replicated servant (phx_ft_call) carries the
+     * identity derived from the request it is made for, identical on
+     * every replica and across re-executions. */
+    if (!phx__ft_nested_identity(&rq)) {
+        rq.client_id = c->client_id;
+        rq.client_id_len = c->client_id_len;
+        rq.retention_id = (int32_t)atomic_fetch_add(&c->next_rid, 1u);
+        rq.expiration_time = phx_ft_time_now() + c->duration;
+    }
     uint8_t stack[256];
     uint8_t *buf = stack;
-    size_t cap = c->client_id_len + 32;
+    size_t cap = rq.client_id_len + 32;
     if (cap > sizeof stack && (buf = malloc(cap)) == NULL)
         return phx_env_system(env, PHX_SYSEX_NO_MEMORY, 0, PHX_COMPLETED_NO,
                               "FT_REQUEST: out of memory");

@@ -385,6 +385,8 @@ static int replay(phx_ft_cold_t *c, const record_t *r)
     phx_error_t err;
     phx_ft_nd_ctx_t nd;
     phx_ft_nd_begin_fixed(&nd, r->time_ns, r->seed, false);
+    phx_ft_nd_set_request(&nd, r->client_id, r->client_id_len,
+                          r->retention_id, r->expiration);
     int rc = phx_orb_invoke_local(c->orb, c->key, c->key_len, r->op,
                                   r->body, r->body_len, r->byte_order,
                                   &status, &reply, &reply_len, &err);
@@ -736,6 +738,8 @@ static int cold_receive(void *arg, phx_server_ri_t *ri, phx_env_t *env)
     uint64_t gtime = phx_ft_nd_group_time(phx_ft_nd_wall_ns(), c->last_ns);
     phx_ft_nd_ctx_t nd;
     phx_ft_nd_begin_fixed(&nd, gtime, phx_ft_nd_fresh_seed(), false);
+    phx_ft_nd_set_request(&nd, rq.client_id, rq.client_id_len,
+                          rq.retention_id, rq.expiration_time);
     int rc = phx_orb_invoke_local(c->orb, c->key, c->key_len, op, body,
                                   body ? blen : 0, bo, &status, &reply,
                                   &reply_len, &err);

@@ -62,6 +62,12 @@ size_t phx__ft_request_ctx_write(uint8_t *buf, size_t cap,
 size_t phx__ft_group_version_ctx_write(uint8_t *buf, size_t cap,
                                        uint32_t version);
 
+/* The FT_REQUEST identity of the nested call (ft/nd.c, phx_ft_call) the
+ * calling thread is making, if any: the client interceptor uses it
+ * instead of its own client id and retention id (borrowed, valid for the
+ * call). */
+bool phx__ft_nested_identity(phx_ft_request_ctx_t *out);
+
 /* ---- state transfer of the replicated styles ---- */
 
 struct phx_gcs_state_writer;

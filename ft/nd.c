@@ -10,6 +10,14 @@
  *   'I' i32 rc, u32 len, len bytes  phx_ft_input
  *   'L' u64 mutex id, u64 number    an acquisition of a phx_ft_mutex
  *   'W' i32 rc                      a condition wait's outcome
+ *   'C' u32 len, len bytes          a nested call's outcome (phx_ft_call):
+ *                                   a CDR encapsulation of octet kind
+ *                                   (0 reply, 1 system exception, 2 user
+ *                                   exception), then the results (result,
+ *                                   inout and out values), or string repo
+ *                                   id, ulong minor, ulong completion, or
+ *                                   string repo id, boolean has value,
+ *                                   the exception's members
  */
 #include <errno.h>
 #include <stdatomic.h>
@@ -19,7 +27,11 @@
 #include <sys/random.h>
 #include <time.h>
 
+#include <phx/cdr.h>
 #include <phx/ft_nd.h>
+#include <phx/opdesc.h>
+
+#include "ft_int.h"
 
 #define US 1000ULL
 #define NS_PER_S 1000000000ULL
@@ -141,6 +153,16 @@ void phx_ft_nd_begin_replay(phx_ft_nd_ctx_t *ctx, const uint8_t *log,
     ctx->log_len = len;
 }
 
+void phx_ft_nd_set_request(phx_ft_nd_ctx_t *ctx, const char *client_id,
+                           size_t client_id_len, int32_t retention_id,
+                           uint64_t expiration)
+{
+    ctx->req_client_id = client_id;
+    ctx->req_client_id_len = client_id ? client_id_len : 0;
+    ctx->req_retention_id = retention_id;
+    ctx->req_expiration = expiration;
+}
+
 void phx_ft_nd_end(phx_ft_nd_ctx_t *ctx)
 {
     if (cur == ctx)
@@ -242,6 +264,12 @@ uint64_t phx_ft_nd_log_max_time(const uint8_t *log, size_t len)
             skip = 16;
         } else if (k == 'W') {
             skip = 4;
+        } else if (k == 'C') {
+            uint32_t l;
+            if (i + 4 > len)
+                break;
+            memcpy(&l, log + i, 4);
+            skip = 4 + (size_t)l;
         } else {
             break;
         }
@@ -706,4 +734,259 @@ int phx_ft_cond_timedwait(phx_ft_cond_t *c, phx_ft_mutex_t *m,
     if (abstime == NULL)
         return EINVAL;
     return cond_wait(c, m, abstime);
+}
+
+/* ------------------------------------------------------------------ */
+/* Nested invocations                                                   */
+/* ------------------------------------------------------------------ */
+
+/* The identity of the nested call the thread is making (phx_ft_call). */
+static _Thread_local const phx_ft_request_ctx_t *nested;
+
+bool phx__ft_nested_identity(phx_ft_request_ctx_t *out)
+{
+    if (nested == NULL)
+        return false;
+    *out = *nested;
+    return true;
+}
+
+enum { OUT_REPLY = 0, OUT_SYSTEM = 1, OUT_USER = 2 };
+
+/* The outcome of a call as a CDR encapsulation (malloc'd), NULL when it
+ * cannot be encoded. */
+static uint8_t *outcome_encode(const phx_opdesc_t *op, void *const *args,
+                               const void *result, int rc,
+                               const phx_env_t *env, size_t *len)
+{
+    phx_cdr_writer_t w;
+    phx_cdr_writer_init(&w, 64);
+    phx_cdr_put_octet(&w, PHX_CDR_NATIVE);
+    if (rc == PHX_OK) {
+        phx_cdr_put_octet(&w, OUT_REPLY);
+        phx_op_put_results(&w, op, args, result);
+    } else if (env->major == PHX_USER_EXCEPTION) {
+        phx_cdr_put_octet(&w, OUT_USER);
+        phx_cdr_put_string(&w, env->repo_id ? env->repo_id : "");
+        bool has = env->user_tc != NULL;
+        phx_cdr_put_octet(&w, has ? 1 : 0);
+        if (has) {
+            if (env->user_value)
+                phx_cdr_put_value(&w, env->user_tc, env->user_value);
+            else {
+                /* A zeroed value of the exception's type. */
+                size_t sz = phx_typecode_c_size(env->user_tc);
+                void *z = calloc(1, sz ? sz : 1);
+                if (z == NULL) {
+                    phx_cdr_writer_fini(&w);
+                    return NULL;
+                }
+                phx_cdr_put_value(&w, env->user_tc, z);
+                free(z);
+            }
+        }
+    } else {
+        phx_cdr_put_octet(&w, OUT_SYSTEM);
+        phx_cdr_put_string(&w, env->repo_id ? env->repo_id
+                                            : phx_sysex_repo_id(env->sysex));
+        phx_cdr_put_ulong(&w, env->minor);
+        phx_cdr_put_ulong(&w, (uint32_t)env->completed);
+    }
+    uint8_t *buf = phx_cdr_writer_status(&w) == PHX_OK
+                       ? phx_cdr_writer_steal(&w, len)
+                       : NULL;
+    phx_cdr_writer_fini(&w);
+    return buf;
+}
+
+/* The user exception listed in op->raises with this repository id. */
+static const phx_typecode_t *find_raise(const phx_opdesc_t *op,
+                                        const char *id)
+{
+    for (uint32_t i = 0; i < op->raise_count; i++) {
+        const char *rid = op->raises[i]->repo_id;
+        if (rid && strcmp(rid, id) == 0)
+            return op->raises[i];
+    }
+    return NULL;
+}
+
+/* Give the caller the recorded outcome (REPLAY). */
+static int outcome_decode(const uint8_t *p, size_t len,
+                          const phx_opdesc_t *op, void *const *args,
+                          void *result, phx_env_t *env)
+{
+    phx_cdr_reader_t r;
+    uint8_t kind = 0xff;
+    if (phx_cdr_reader_init_encap(&r, p, len) != PHX_OK ||
+        phx_cdr_get_octet(&r, &kind) != PHX_OK)
+        goto bad;
+    if (kind == OUT_REPLY) {
+        /* inout values are replaced: free the old ones as the engine
+         * does on success. */
+        void *tmp[op->param_count ? op->param_count : 1];
+        for (uint32_t i = 0; i < op->param_count; i++)
+            tmp[i] = NULL;
+        /* Decode into fresh storage first, so that a malformed record
+         * leaves the inout values as they were. */
+        bool ok = true;
+        for (uint32_t i = 0; i < op->param_count && ok; i++) {
+            if (op->params[i].mode == PHX_PARAM_IN || args[i] == NULL)
+                continue;
+            size_t sz = phx_typecode_c_size(op->params[i].type);
+            tmp[i] = calloc(1, sz ? sz : 1);
+            ok = tmp[i] != NULL;
+        }
+        size_t rsz = phx_typecode_c_size(op->result);
+        void *res = result ? calloc(1, rsz ? rsz : 1) : NULL;
+        if (ok && (result == NULL || res != NULL))
+            ok = phx_op_get_results(&r, op, tmp, res) == PHX_OK;
+        else
+            ok = false;
+        if (!ok) {
+            for (uint32_t i = 0; i < op->param_count; i++)
+                free(tmp[i]);
+            free(res);
+            goto bad;
+        }
+        for (uint32_t i = 0; i < op->param_count; i++) {
+            if (tmp[i] == NULL)
+                continue;
+            size_t sz = phx_typecode_c_size(op->params[i].type);
+            if (op->params[i].mode == PHX_PARAM_INOUT)
+                phx_value_free(op->params[i].type, args[i]);
+            memcpy(args[i], tmp[i], sz);
+            free(tmp[i]);
+        }
+        if (result)
+            memcpy(result, res, rsz);
+        free(res);
+        return PHX_OK;
+    }
+    const char *id = NULL;
+    size_t idn = 0;
+    if (phx_cdr_get_string(&r, &id, &idn) != PHX_OK)
+        goto bad;
+    char *rid = strndup(id, idn);
+    if (rid == NULL)
+        return phx_env_system(env, PHX_SYSEX_NO_MEMORY, 0, PHX_COMPLETED_NO,
+                              "replayed nested call: out of memory");
+    if (kind == OUT_SYSTEM) {
+        uint32_t minor = 0, completed = 0;
+        phx_cdr_get_ulong(&r, &minor);
+        phx_cdr_get_ulong(&r, &completed);
+        if (phx_cdr_reader_status(&r) != PHX_OK) {
+            free(rid);
+            goto bad;
+        }
+        int rc = phx_env_system_id(env, rid, minor,
+                                   (phx_completion_t)completed);
+        free(rid);
+        return rc;
+    }
+    if (kind == OUT_USER) {
+        uint8_t has = 0;
+        phx_cdr_get_octet(&r, &has);
+        const phx_typecode_t *tc = find_raise(op, rid);
+        if (phx_cdr_reader_status(&r) != PHX_OK || (has && tc == NULL)) {
+            free(rid);
+            goto bad;
+        }
+        void *v = NULL;
+        if (has) {
+            size_t sz = phx_typecode_c_size(tc);
+            v = calloc(1, sz ? sz : 1);
+            if (v == NULL || phx_cdr_get_value(&r, tc, v) != PHX_OK) {
+                free(v);
+                free(rid);
+                goto bad;
+            }
+        }
+        free(rid);
+        if (tc != NULL)
+            return phx_env_user(env, tc, v);
+        /* Not listed in op->raises: known by its id only. */
+        return phx_env_system(env, PHX_SYSEX_UNKNOWN, 0,
+                              PHX_COMPLETED_YES,
+                              "replayed nested call: user exception %.*s",
+                              (int)idn, id);
+    }
+    free(rid);
+bad:
+    return phx_env_system(env, PHX_SYSEX_INTERNAL, 0, PHX_COMPLETED_MAYBE,
+                          "replayed nested call: the leader's record of "
+                          "'%s' is malformed",
+                          op->name);
+}
+
+int phx_ft_call(struct phx_object *obj, const struct phx_opdesc *op,
+                void *const *args, void *result, struct phx_env *env)
+{
+    phx_ft_nd_ctx_t *ctx = cur;
+    if (ctx == NULL)
+        return phx_op_invoke(obj, op, args, result, env);
+    uint32_t index = ctx->calls++;
+
+    if (ctx->mode == PHX_FT_ND_REPLAY) {
+        uint32_t l;
+        if (!replay_event(ctx, 'C', "a nested call") ||
+            !log_get(ctx, &l, 4) || ctx->log_pos + l > ctx->log_len) {
+            if (!ctx->diverged)
+                diverge(ctx, "a nested call", 'C');
+            return phx_env_system(env, PHX_SYSEX_INTERNAL, 0,
+                                  PHX_COMPLETED_NO,
+                                  "replay: no nested call '%s' in the "
+                                  "leader's log",
+                                  op->name);
+        }
+        const uint8_t *p = ctx->log + ctx->log_pos;
+        ctx->log_pos += l;
+        return outcome_decode(p, l, op, args, result, env);
+    }
+
+    /* The deterministic identity: "<client id>/<retention id>", the
+     * call's index, the request's expiration. */
+    char stack[256];
+    char *id = NULL;
+    phx_ft_request_ctx_t rq;
+    const phx_ft_request_ctx_t *saved = nested;
+    if (ctx->req_client_id != NULL) {
+        size_t cap = ctx->req_client_id_len + 16;
+        id = cap <= sizeof stack ? stack : malloc(cap);
+        if (id == NULL)
+            return phx_env_system(env, PHX_SYSEX_NO_MEMORY, 0,
+                                  PHX_COMPLETED_NO,
+                                  "nested call: out of memory");
+        int n = snprintf(id, cap, "%.*s/%d", (int)ctx->req_client_id_len,
+                         ctx->req_client_id, (int)ctx->req_retention_id);
+        rq.client_id = id;
+        rq.client_id_len = (size_t)n;
+        rq.retention_id = (int32_t)index;
+        rq.expiration_time = ctx->req_expiration;
+        nested = &rq;
+    }
+    /* The callee does not run in this request's context (a collocated
+     * callee executes on this thread). */
+    cur = NULL;
+    int rc = phx_op_invoke(obj, op, args, result, env);
+    cur = ctx;
+    nested = saved;
+    if (id != stack)
+        free(id);
+
+    if (ctx->mode == PHX_FT_ND_RECORD) {
+        size_t l = 0;
+        uint8_t *o = outcome_encode(op, args, result, rc, env, &l);
+        if (o == NULL || l > UINT32_MAX) {
+            ctx->failed = true;
+        } else {
+            uint32_t l32 = (uint32_t)l;
+            uint8_t k = 'C';
+            log_put(ctx, &k, 1);
+            log_put(ctx, &l32, 4);
+            log_put(ctx, o, l);
+        }
+        free(o);
+    }
+    return rc;
 }

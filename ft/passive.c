@@ -603,6 +603,8 @@ static int passive_receive(void *arg, phx_server_ri_t *ri, phx_env_t *env)
     pthread_mutex_unlock(&p->lock);
     phx_ft_nd_ctx_t nd;
     phx_ft_nd_begin_fixed(&nd, gtime, phx_ft_nd_fresh_seed(), true);
+    phx_ft_nd_set_request(&nd, c.client_id, c.client_id_len, c.retention_id,
+                          c.expiration_time);
     int rc = phx_orb_invoke_local(p->orb, p->key, p->key_len, op, body,
                                   body ? blen : 0,
                                   phx_server_ri_request_byte_order(ri),

@@ -471,6 +471,8 @@ static void replay_one(phx_ft_semi_t *s, rec_t *r, uint64_t index)
 {
     phx_ft_nd_ctx_t ctx;
     phx_ft_nd_begin_replay(&ctx, r->log, r->log_len, r->seed);
+    phx_ft_nd_set_request(&ctx, r->client_id, r->client_id_len,
+                          r->retention_id, r->expiration);
     if (!s->cfg.multithreaded)
         phx_ft_mutex_lock(&s->servant_lock);
     uint32_t status = 0;
@@ -947,6 +949,8 @@ static int semi_receive(void *arg, phx_server_ri_t *ri, phx_env_t *env)
     const char *op = phx_server_ri_operation(ri);
     phx_ft_nd_ctx_t ctx;
     phx_ft_nd_begin_record(&ctx, &s->gclock, phx_ft_nd_fresh_seed());
+    phx_ft_nd_set_request(&ctx, c.client_id, c.client_id_len,
+                          c.retention_id, c.expiration_time);
     if (!s->cfg.multithreaded)
         phx_ft_mutex_lock(&s->servant_lock);
     rec_t *r = &p->r;

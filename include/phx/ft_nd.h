@@ -93,6 +93,31 @@ int phx_ft_input(int (*fn)(void *arg, uint8_t **data, size_t *len),
 bool phx_ft_in_replicated(void);
 
 /*
+ * Nested invocations: a replicated servant calls another object (plain
+ * or an object group) with phx_ft_call, same contract as phx_op_invoke
+ * (<phx/opdesc.h>).  Outside a replicated invocation it is phx_op_invoke.
+ * Inside one, the call carries a deterministic identity that the FT
+ * client interceptor (phx_ft_client_install on the servant's ORB) puts
+ * into FT_REQUEST instead of its own: client id "<outer client
+ * id>/<outer retention id>", retention id = the index of the call within
+ * the request (0, 1, ...), the outer request's expiration.  A callee
+ * group's reply cache thus recognises the same nested call made again -
+ * by every ACTIVE replica, or by a new leader / primary re-executing the
+ * request after a fail-over - and executes it once.
+ *   SEMI_ACTIVE leader: makes the call and records its outcome (result,
+ *     inout and out values, or the exception); followers do not call,
+ *     they get the recorded outcome.
+ *   ACTIVE: every replica calls (same identity): a group callee executes
+ *     once, a plain (non-group) callee is called once per replica.
+ *   WARM_PASSIVE / COLD_PASSIVE: the primary calls.
+ */
+struct phx_object;
+struct phx_opdesc;
+struct phx_env;
+int phx_ft_call(struct phx_object *obj, const struct phx_opdesc *op,
+                void *const *args, void *result, struct phx_env *env);
+
+/*
  * Mutexes for multithreaded servants.  Under SEMI_ACTIVE, the order in
  * which requests acquire each mutex is decided by the leader and replayed
  * by the followers (see docs/ft.md).  A mutex's identity must be the same
@@ -198,6 +223,13 @@ typedef struct phx_ft_nd_ctx {
     bool diverged;
     char why[160];
     bool failed;               /* RECORD: out of memory */
+    /* The request being executed (phx_ft_nd_set_request; borrowed): the
+     * identity nested calls derive theirs from.  client_id NULL: none. */
+    const char *req_client_id;
+    size_t req_client_id_len;
+    int32_t req_retention_id;
+    uint64_t req_expiration;   /* TimeT */
+    uint32_t calls;            /* phx_ft_call calls so far */
 } phx_ft_nd_ctx_t;
 
 /* Set ctx as the calling thread's context (ctx is zeroed first). */
@@ -207,6 +239,14 @@ void phx_ft_nd_begin_record(phx_ft_nd_ctx_t *ctx,
                             phx_ft_group_clock_t *clock, uint64_t seed);
 void phx_ft_nd_begin_replay(phx_ft_nd_ctx_t *ctx, const uint8_t *log,
                             size_t len, uint64_t seed);
+/* The FT_REQUEST of the request the context executes (after begin;
+ * client_id is borrowed and must outlive the execution).  Nested calls
+ * (phx_ft_call) then carry the identity client id "<client_id>/<retention
+ * id>", retention id = the call's index within the request, and the
+ * request's expiration. */
+void phx_ft_nd_set_request(phx_ft_nd_ctx_t *ctx, const char *client_id,
+                           size_t client_id_len, int32_t retention_id,
+                           uint64_t expiration);
 /* Clear the thread's context; ctx keeps its results (last_ns, the log).
  * phx_ft_nd_ctx_fini frees what the context owns. */
 void phx_ft_nd_end(phx_ft_nd_ctx_t *ctx);

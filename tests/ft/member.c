@@ -244,6 +244,45 @@ void member_nd_fini(member_t *m)
     phx_ft_mutex_destroy(&m->mx);
 }
 
+static int m_relay(void *self, const char *iogr, int64_t v, int64_t *ret,
+                   phx_env_t *env)
+{
+    member_t *m = self;
+    phx_object_t *obj;
+    phx_error_t err;
+    if (phx_object_from_string(m->orb, iogr, &obj, &err) != PHX_OK)
+        return phx_env_system(env, PHX_SYSEX_BAD_PARAM, 0, PHX_COMPLETED_NO,
+                              "relay: %s", err.msg);
+    int64_t got = 0;
+    int rc;
+    if (v < 0) {
+        /* A user exception through the nested call (SEMI_ACTIVE
+         * followers get it from the leader's record). */
+        int32_t code = (int32_t)v;
+        void *args[] = {&code};
+        rc = phx_ft_call(obj, &phxtest_Member__op_refuse, args, NULL, env);
+        if (rc == PHX_EUSEREX && env->user_tc == &TC_phxtest_Member_Refused &&
+            env->user_value != NULL) {
+            got = 1000000 +
+                  ((phxtest_Member_Refused *)env->user_value)->code;
+            phx_env_clear(env);
+            rc = PHX_OK;
+        } else if (rc == PHX_OK) {
+            rc = phx_env_system(env, PHX_SYSEX_INTERNAL, 0,
+                                PHX_COMPLETED_YES, "relay: no Refused");
+        }
+    } else {
+        void *args[] = {&v};
+        rc = phx_ft_call(obj, &phxtest_Member__op_add, args, &got, env);
+    }
+    phx_object_release(obj);
+    if (rc != PHX_OK)
+        return rc;
+    fold(m, (unsigned long long)got);
+    *ret = got;
+    return 0;
+}
+
 static const phxtest_Member__epv epv = {
     .add = m_add,
     .echo = m_echo,
@@ -258,6 +297,7 @@ static const phxtest_Member__epv epv = {
     .work = m_work,
     .bad = m_bad,
     .digest = m_digest,
+    .relay = m_relay,
 };
 
 void member_init(member_t *m, phx_orb_t *orb, phx_ft_server_t *ft,

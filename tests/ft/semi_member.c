@@ -259,6 +259,12 @@ int main(int argc, char **argv)
         free(ior);
         return 1;
     }
+    /* Nested calls (relay) to object groups carry FT_REQUEST. */
+    phx_ft_client_t *ftc = NULL;
+    if (phx_ft_client_install(orb, NULL, &ftc, &err) != PHX_OK) {
+        fprintf(stderr, "semi_member: %s\n", err.msg);
+        return 1;
+    }
     the_orb = orb;
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -280,6 +286,7 @@ int main(int argc, char **argv)
     phx_ft_semi_destroy(semi);
     phx_ft_active_destroy(act);
     phx_ft_passive_destroy(pas);
+    phx_ft_client_destroy(ftc);
     member_nd_fini(&the_member);
     pthread_mutex_lock(&out_lock);
     the_ior = NULL;

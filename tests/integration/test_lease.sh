@@ -11,6 +11,8 @@
 #    through a survivor.
 # 2. ACTIVE: the same without waits (they need SEMI_ACTIVE), kill -9 of
 #    the first replica, a replacement.
+# In both, the replicas' group communication delays and reorders frames
+# at random (PHX_GCS_FAULTS), on top of the servant's own random delays.
 # Passes when no client call failed, leases expired (expired_total > 0),
 # every replica alive at the end reports the same summary (digest,
 # expired_total, group time, counters: expiry decided by group time, so
@@ -75,7 +77,10 @@ start() { # run name style seed...
   local args=(--group "lease-test-$run" --style "$style" --members 1
               --workers 4 --heartbeat-ms 50 --timeout-ms 400)
   for s in "$@"; do args+=(--seed "$s"); done
-  "$replica" "${args[@]}" > "$work/$n.out" 2> "$work/$n.err" &
+  # The group communication between the replicas delays (0-2 ms) and
+  # reorders frames at random, so replicas see differently timed input.
+  PHX_GCS_FAULTS="delay=0-2,reorder=0.02,seed=$RANDOM" \
+    "$replica" "${args[@]}" > "$work/$n.out" 2> "$work/$n.err" &
   pids+=($!)
   echo $! > "$work/$n.pid"
   local g r

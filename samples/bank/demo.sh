@@ -15,6 +15,7 @@ set -uo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
+. "$top/tests/integration/procs.sh"
 bdir=${PHX_BUILDDIR:-$top/build}
 bdir=$(cd "$bdir" 2>/dev/null && pwd) || { echo "RESULT: FAIL no build directory $bdir"; exit 1; }
 phxd=$bdir/ft/phxd/phxd
@@ -35,9 +36,9 @@ stamp() { printf '%7.3f s' "$(( ($(date +%s%N) - t0) / 1000000 ))e-3"; }
 say() { printf '%s  %s\n' "$(stamp)" "$*"; }
 
 cleanup() {
-  [ -z "$cli" ] || kill -9 "$cli" 2>/dev/null
-  [ -z "$watch" ] || kill -9 "$watch" 2>/dev/null
-  for p in "${daemons[@]}"; do kill -TERM "$p" 2>/dev/null; done
+  [ -z "$cli" ] || kill_ours -9 "$cli"
+  [ -z "$watch" ] || kill_ours -9 "$watch"
+  for p in "${daemons[@]}"; do kill_ours -TERM "$p"; done
   # Each daemon stops its replicas; give them a moment, then make sure.
   for _ in $(seq 1 100); do
     alive=0
@@ -45,9 +46,9 @@ cleanup() {
     [ $alive = 0 ] && break
     sleep 0.05
   done
-  for p in "${daemons[@]}"; do kill -9 "$p" 2>/dev/null; done
+  for p in "${daemons[@]}"; do kill_ours -9 "$p"; done
   if [ -f "$work/replica.pids" ]; then
-    while read -r p; do kill -9 "$p" 2>/dev/null; done < "$work/replica.pids"
+    while read -r p; do kill_ours -9 "$p" "${daemons[@]}"; done < "$work/replica.pids"
   fi
   rm -rf "$work"
 }

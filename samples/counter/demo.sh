@@ -11,6 +11,7 @@ set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
+. "$top/tests/integration/procs.sh"
 bdir=${PHX_BUILDDIR:-$top/build}
 replica=$bdir/samples/counter/counter-replica
 client=$bdir/samples/counter/counter-client
@@ -21,7 +22,7 @@ done
 work=$(mktemp -d)
 pids=()
 cleanup() {
-  for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do kill_ours -9 "$p"; done
   rm -rf "$work"
 }
 trap cleanup EXIT

@@ -7,6 +7,7 @@
 # once (transfers == acknowledged), money was neither made nor lost, no
 # call failed, and the surviving replicas have identical state (digests).
 set -euo pipefail
+. "$(cd "$(dirname "$0")/.." && pwd)/integration/procs.sh"
 
 bdir=${PHX_BUILDDIR:-build}
 replica=$bdir/samples/bank/bank-replica
@@ -19,8 +20,8 @@ work=$(mktemp -d)
 pids=()
 cli=
 cleanup() {
-  [ -z "$cli" ] || kill -9 "$cli" 2>/dev/null || true
-  for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+  [ -z "$cli" ] || kill_ours -9 "$cli"
+  for p in "${pids[@]}"; do kill_ours -9 "$p"; done
   rm -rf "$work"
 }
 trap cleanup EXIT

@@ -21,6 +21,7 @@
 # replica reported a divergence, and the replicas exit 0 on SIGTERM
 # without a sanitizer report.  KEEP_WORK=1 keeps the logs.
 set -euo pipefail
+. "$(cd "$(dirname "$0")/.." && pwd)/integration/procs.sh"
 
 bdir=${PHX_BUILDDIR:-build}
 replica=$bdir/samples/lease/lease-replica
@@ -33,8 +34,8 @@ work=$(mktemp -d)
 pids=()
 cli=
 cleanup() {
-  [ -z "$cli" ] || kill -9 "$cli" 2>/dev/null || true
-  for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+  [ -z "$cli" ] || kill_ours -9 "$cli"
+  for p in "${pids[@]}"; do kill_ours -9 "$p"; done
   [ -n "${KEEP_WORK:-}" ] && echo "work: $work" >&2 || rm -rf "$work"
 }
 trap cleanup EXIT

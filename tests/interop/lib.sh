@@ -1,4 +1,5 @@
 # lib.sh - helpers for the interoperability tests (sourced, POSIX sh).
+. "$(cd "$(dirname "$0")/.." && pwd)/integration/procs.sh"
 #
 # Run by "make check", which sets PHX_BUILDDIR and PHX_SRCDIR.  Every
 # process a test starts is recorded and killed by its PID at exit; every
@@ -16,7 +17,7 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/phx-interop.XXXXXX") || exit 99
 
 cleanup() {
     for p in $pids; do
-        kill -9 "$p" 2>/dev/null
+        kill_ours -9 "$p"
     done
     for p in $pids; do
         wait "$p" 2>/dev/null

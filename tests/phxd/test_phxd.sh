@@ -12,6 +12,7 @@
 #     invalid descriptor.
 # Every process is started here and killed by PID at the end.
 set -uo pipefail
+. "$(cd "$(dirname "$0")/.." && pwd)/integration/procs.sh"
 
 bdir=${PHX_BUILDDIR:-build}
 bdir=$(cd "$bdir" && pwd)
@@ -25,17 +26,17 @@ watch=
 bg=
 
 cleanup() {
-  [ -z "$watch" ] || kill -9 "$watch" 2>/dev/null
-  [ -z "$bg" ] || kill -9 "$bg" 2>/dev/null
-  for h in "${!dpid[@]}"; do kill -TERM "${dpid[$h]}" 2>/dev/null; done
+  [ -z "$watch" ] || kill_ours -9 "$watch"
+  [ -z "$bg" ] || kill_ours -9 "$bg"
+  for h in "${!dpid[@]}"; do kill_ours -TERM "${dpid[$h]}"; done
   for _ in $(seq 1 100); do
     alive=0
     for h in "${!dpid[@]}"; do kill -0 "${dpid[$h]}" 2>/dev/null && alive=1; done
     [ $alive = 0 ] && break
     sleep 0.05
   done
-  for h in "${!dpid[@]}"; do kill -9 "${dpid[$h]}" 2>/dev/null; done
-  [ -f "$work/pids" ] && while read -r p; do kill -9 "$p" 2>/dev/null; done < "$work/pids"
+  [ -f "$work/pids" ] && while read -r p; do kill_ours -9 "$p" "${dpid[@]}"; done < "$work/pids"
+  for h in "${!dpid[@]}"; do kill_ours -9 "${dpid[$h]}"; done
   [ -n "${KEEP:-}" ] && echo "kept $work" >&2 || rm -rf "$work"
 }
 trap cleanup EXIT

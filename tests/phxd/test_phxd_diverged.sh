@@ -6,6 +6,7 @@
 # reply) makes the followers report DIVERGED, which phxd records as a
 # "diverged" event and counts in `phxctl group` (diverged: N).
 set -uo pipefail
+. "$(cd "$(dirname "$0")/.." && pwd)/integration/procs.sh"
 
 bdir=${PHX_BUILDDIR:-build}
 bdir=$(cd "$bdir" && pwd)
@@ -17,12 +18,12 @@ work=$(mktemp -d)
 dpid=
 
 cleanup() {
-  [ -z "$dpid" ] || kill -TERM "$dpid" 2>/dev/null
+  [ -z "$dpid" ] || kill_ours -TERM "$dpid"
   for _ in $(seq 1 100); do
     [ -n "$dpid" ] && kill -0 "$dpid" 2>/dev/null || break
     sleep 0.05
   done
-  [ -z "$dpid" ] || kill -9 "$dpid" 2>/dev/null
+  [ -z "$dpid" ] || kill_ours -9 "$dpid"
   rm -rf "$work"
 }
 trap cleanup EXIT

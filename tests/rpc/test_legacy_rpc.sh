@@ -7,6 +7,7 @@
 # total grew by exactly the number of calls), and WHOAMI must then name
 # another replica.  Skipped (77) when the build has no rpcgen/libtirpc.
 set -euo pipefail
+. "$(cd "$(dirname "$0")/.." && pwd)/integration/procs.sh"
 
 bdir=${PHX_BUILDDIR:-.}
 sdir=$bdir/samples/legacy-rpc
@@ -24,8 +25,8 @@ work=$(mktemp -d)
 pids=()
 cli=
 cleanup() {
-  [ -z "$cli" ] || kill -9 "$cli" 2>/dev/null || true
-  for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+  [ -z "$cli" ] || kill_ours -9 "$cli"
+  for p in "${pids[@]}"; do kill_ours -9 "$p"; done
   rm -rf "$work"
 }
 trap cleanup EXIT

@@ -6,6 +6,7 @@
 # number, SYSTEM_ERR once the server is killed with kill -9, and a clean
 # stop on SIGTERM (exit 0).
 set -euo pipefail
+. "$(cd "$(dirname "$0")/.." && pwd)/integration/procs.sh"
 
 bdir=${PHX_BUILDDIR:-.}
 gw=$bdir/ft/rpcgw/phx-rpcgw
@@ -19,7 +20,7 @@ done
 work=$(mktemp -d)
 pids=()
 cleanup() {
-  for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do kill_ours -9 "$p"; done
   rm -rf "$work"
 }
 trap cleanup EXIT
